@@ -1,0 +1,118 @@
+import type { Denoiser, Sampler, SampleOptions, Schedule } from './types.js';
+import type { Tensor } from './tensor.js';
+import { tensor } from './tensor.js';
+import type { GuidedDenoiser } from './denoiser.js';
+import { autoguidance, cfg } from './guidance.js';
+import type { ReflectionOptions } from './reflection.js';
+import { checkReflection, reflection } from './reflection.js';
+
+/** The three legs of W2SD: the ordinary step's model and the reflection's strong and weak models. */
+export interface Legs {
+  readonly main: Denoiser;
+  readonly strong: Denoiser;
+  readonly weak: Denoiser;
+}
+
+/** Sample with W2SD: any sampler, with the reflection hooked in before each of the first λ steps. */
+export function w2sdSample(sampler: Sampler, legs: Legs, x: Tensor, s: Schedule, opts: ReflectionOptions, sampleOpts: SampleOptions = {}): Promise<Float32Array> {
+  const reflect = reflection(legs, s, opts);
+  const before = sampleOpts.beforeStep;
+  const beforeStep = before
+    ? async (y: Tensor, i: number) => reflect(tensor(await before(y, i), y.shape), i)
+    : reflect;
+  return sampler(legs.main, x, s, { ...sampleOpts, beforeStep });
+}
+
+/**
+ * Everything a method needs to run one comparison row. `noise` holds unit normals, so every method starts
+ * from the same draw (common random numbers) scaled to its own schedule's initial σ.
+ */
+export interface RunContext {
+  readonly sampler: Sampler;
+  readonly schedule: (steps: number) => Schedule;
+  readonly steps: number;
+  readonly noise: Tensor;
+  readonly sampleOptions?: SampleOptions;
+}
+
+export interface Method {
+  readonly name: string;
+  /** Model evaluations for T steps of a one-evaluation-per-step sampler (T + 2λ·repeats for W2SD). */
+  readonly nfe: (steps: number) => number;
+  run(ctx: RunContext): Promise<Float32Array>;
+}
+
+function startLatent(noise: Tensor, s: Schedule): Tensor {
+  const x = new Float32Array(noise.data.length);
+  for (let i = 0; i < x.length; i++) x[i] = noise.data[i] * s.initSigma;
+  return tensor(x, noise.shape);
+}
+
+/** Ordinary sampling with one denoiser (strong alone, CFG, autoguidance, ...). */
+export function plain(name: string, denoise: Denoiser): Method {
+  return {
+    name,
+    nfe: (steps) => steps,
+    run(ctx) {
+      const s = ctx.schedule(ctx.steps);
+      return ctx.sampler(denoise, startLatent(ctx.noise, s), s, ctx.sampleOptions);
+    },
+  };
+}
+
+/** Reflection settings with λ given as a function of T, so one method can run at any step count. */
+export interface W2sdSettings extends Omit<ReflectionOptions, 'lambda'> {
+  /** λ; a function of T, or a number; default T − 1 (the paper's). */
+  readonly lambda?: number | ((steps: number) => number);
+}
+
+function lambdaFor(settings: W2sdSettings, steps: number): number {
+  const l = settings.lambda;
+  return l === undefined ? steps - 1 : typeof l === 'function' ? l(steps) : l;
+}
+
+export function w2sd(name: string, legs: Legs, settings: W2sdSettings = {}): Method {
+  return {
+    name,
+    nfe: (steps) => steps + 2 * lambdaFor(settings, steps) * (settings.repeats ?? 1),
+    run(ctx) {
+      const s = ctx.schedule(ctx.steps);
+      const opts = { ...settings, lambda: lambdaFor(settings, ctx.steps) };
+      checkReflection(opts, ctx.steps);
+      return w2sdSample(ctx.sampler, legs, startLatent(ctx.noise, s), s, opts, ctx.sampleOptions);
+    },
+  };
+}
+
+/** Control: weak := strong. With the fixed-point inversion it must equal plain sampling. */
+export function selfReflection(name: string, legs: Pick<Legs, 'main' | 'strong'>, settings: W2sdSettings = {}): Method {
+  return w2sd(name, { main: legs.main, strong: legs.strong, weak: legs.strong }, settings);
+}
+
+/** Negative control (paper §3.2): the roles swapped, so the latent moves along the strong-to-weak direction. */
+export function s2wd(name: string, legs: Legs, settings: W2sdSettings = {}): Method {
+  return w2sd(name, { main: legs.main, strong: legs.weak, weak: legs.strong }, settings);
+}
+
+/** Paper §5.2: T' = ⌊T/2⌋ steps with λ = ⌊T'/2⌋, so T' + 2λ ≈ T evaluations. */
+export function equalCompute(name: string, legs: Legs, settings: Omit<W2sdSettings, 'lambda'> = {}): Method {
+  const inner = w2sd(name, legs, { ...settings, lambda: (t) => Math.floor(t / 2) });
+  const half = (steps: number) => Math.max(1, Math.floor(steps / 2));
+  return {
+    name,
+    nfe: (steps) => inner.nfe(half(steps)),
+    run: (ctx) => inner.run({ ...ctx, steps: half(ctx.steps) }),
+  };
+}
+
+export function autoguided(name: string, strong: Denoiser, weak: Denoiser, w: number): Method {
+  return plain(name, autoguidance(strong, weak, w));
+}
+
+/**
+ * Z-Sampling (Bai et al. 2025) as W2SD's guidance pair: strong = CFG at a high scale, weak = CFG at a low
+ * one (paper: 5.5 vs 0), main step at the high scale.
+ */
+export function zSampling(name: string, model: GuidedDenoiser, scales: { readonly strong: number; readonly weak: number; readonly main?: number }, settings: W2sdSettings = {}): Method {
+  return w2sd(name, { main: cfg(model, scales.main ?? scales.strong), strong: cfg(model, scales.strong), weak: cfg(model, scales.weak) }, settings);
+}

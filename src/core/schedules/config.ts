@@ -1,0 +1,87 @@
+/**
+ * The fields of a diffusers `scheduler_config.json` that shape a schedule. Unknown keys are ignored (configs
+ * carry `_class_name`, `_diffusers_version`, ...); absent keys take the defaults of the diffusers scheduler
+ * class that reads them, which differ between classes (DDIM clips by default, Euler has no clip at all).
+ */
+export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
+export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
+
+export interface SchedulerConfig {
+  readonly numTrainTimesteps: number;
+  readonly betaStart: number;
+  readonly betaEnd: number;
+  readonly betaSchedule: BetaSchedule;
+  readonly trainedBetas?: readonly number[];
+  readonly rescaleBetasZeroSnr: boolean;
+  readonly predictionType: PredictionType;
+  readonly timestepSpacing?: TimestepSpacing;
+  readonly stepsOffset: number;
+  readonly setAlphaToOne?: boolean;
+  readonly clipSample?: boolean;
+  readonly clipSampleRange: number;
+  readonly thresholding: boolean;
+  readonly dynamicThresholdingRatio: number;
+  readonly sampleMaxValue: number;
+  readonly useKarrasSigmas: boolean;
+  readonly sigmaMin?: number;
+  readonly sigmaMax?: number;
+}
+
+function field<T>(obj: Record<string, unknown>, key: string, source: string, check: (v: unknown) => v is T, expected: string): T | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (!check(v)) throw new Error(`${source}: "${key}" must be ${expected}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const oneOf = <T extends string>(...names: T[]) => (v: unknown): v is T => typeof v === 'string' && (names as string[]).includes(v);
+
+/** Parse and validate a diffusers scheduler config (the JSON object, already parsed). */
+export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.json'): SchedulerConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Error(`${source}: expected a JSON object`);
+  }
+  const o = json as Record<string, unknown>;
+  const num = (k: string) => field(o, k, source, isFiniteNumber, 'a finite number');
+  const bool = (k: string) => field(o, k, source, isBool, 'true or false');
+  const numTrainTimesteps = num('num_train_timesteps') ?? 1000;
+  if (!Number.isInteger(numTrainTimesteps) || numTrainTimesteps < 2) {
+    throw new Error(`${source}: "num_train_timesteps" must be an integer ≥ 2, got ${numTrainTimesteps}`);
+  }
+  const trainedBetas = field(o, 'trained_betas', source, (v): v is number[] => Array.isArray(v) && v.every(isFiniteNumber), 'an array of numbers');
+  if (trainedBetas && trainedBetas.length !== numTrainTimesteps) {
+    throw new Error(`${source}: "trained_betas" has ${trainedBetas.length} values, expected num_train_timesteps = ${numTrainTimesteps}`);
+  }
+  const stepsOffset = num('steps_offset') ?? 0;
+  if (!Number.isInteger(stepsOffset) || stepsOffset < 0) throw new Error(`${source}: "steps_offset" must be a non-negative integer`);
+  const cfg: SchedulerConfig = {
+    numTrainTimesteps,
+    betaStart: num('beta_start') ?? 0.0001,
+    betaEnd: num('beta_end') ?? 0.02,
+    betaSchedule: field(o, 'beta_schedule', source, oneOf('linear', 'scaled_linear', 'squaredcos_cap_v2'), '"linear", "scaled_linear" or "squaredcos_cap_v2"') ?? 'linear',
+    trainedBetas,
+    rescaleBetasZeroSnr: bool('rescale_betas_zero_snr') ?? false,
+    predictionType: field(o, 'prediction_type', source, oneOf('epsilon', 'v_prediction', 'sample'), '"epsilon", "v_prediction" or "sample"') ?? 'epsilon',
+    timestepSpacing: field(o, 'timestep_spacing', source, oneOf('leading', 'trailing', 'linspace'), '"leading", "trailing" or "linspace"'),
+    stepsOffset,
+    setAlphaToOne: bool('set_alpha_to_one'),
+    clipSample: bool('clip_sample'),
+    clipSampleRange: num('clip_sample_range') ?? 1.0,
+    thresholding: bool('thresholding') ?? false,
+    dynamicThresholdingRatio: num('dynamic_thresholding_ratio') ?? 0.995,
+    sampleMaxValue: num('sample_max_value') ?? 1.0,
+    useKarrasSigmas: bool('use_karras_sigmas') ?? false,
+    sigmaMin: num('sigma_min'),
+    sigmaMax: num('sigma_max'),
+  };
+  if (cfg.betaStart <= 0 || cfg.betaEnd <= 0 || cfg.betaEnd >= 1) {
+    throw new Error(`${source}: beta_start and beta_end must lie in (0, 1), got ${cfg.betaStart} and ${cfg.betaEnd}`);
+  }
+  if (cfg.dynamicThresholdingRatio <= 0 || cfg.dynamicThresholdingRatio > 1) {
+    throw new Error(`${source}: "dynamic_thresholding_ratio" must lie in (0, 1]`);
+  }
+  return cfg;
+}

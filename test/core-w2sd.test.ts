@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Denoiser, Schedule } from '../src/core/index.js';
+import {
+  CallCounter, alphasCumprod, cfg, ddim, ddimSchedule, ddimStep, discreteDenoiser, discreteGuided, euler, heun, invert,
+  karrasSchedule, parseSchedulerConfig, plain, reflection, s2wd, selfReflection, equalCompute, tensor, w2sd, w2sdSample,
+  batchGaussian, zSampling,
+} from '../src/core/index.js';
+import { gaussianDenoiser, maxAbsDiff, mean, mixture1d } from './helpers/gaussian.js';
+
+const twoModes = mixture1d([0.5, 0.5], [-2, 2], 0.5);
+const n = 256;
+const noise = tensor(batchGaussian(1, [n, 1]), [n, 1]);
+const veSchedule = (steps: number) => karrasSchedule(0.02, 20, steps);
+
+test('zero gap with the fixed-point inversion is plain sampling, to float tolerance', async () => {
+  const ctx = { sampler: euler(), schedule: veSchedule, steps: 20, noise };
+  const base = await plain('plain', twoModes).run(ctx);
+  const self = await selfReflection('self', { main: twoModes, strong: twoModes }, { inversion: 'fixed-point', fixedPoint: { tolerance: 1e-7 } }).run(ctx);
+  assert.ok(maxAbsDiff(self, base) < 1e-4, `max diff ${maxAbsDiff(self, base)}`);
+});
+
+test('zero gap with the ddim inversion stays within its round-trip error, which shrinks as steps do', async () => {
+  const diffs: number[] = [];
+  for (const steps of [10, 20, 40]) {
+    const ctx = { sampler: euler(), schedule: veSchedule, steps, noise };
+    const base = await plain('plain', twoModes).run(ctx);
+    const self = await selfReflection('self', { main: twoModes, strong: twoModes }, { inversion: 'ddim' }).run(ctx);
+    diffs.push(Math.sqrt(mean(self.map((v, i) => (v - base[i]) ** 2))));
+  }
+  assert.ok(diffs[0] > 1e-4, 'the ddim round trip is not exact');
+  assert.ok(diffs[1] < diffs[0] * 0.75 && diffs[2] < diffs[1] * 0.75, `RMS gaps ${diffs.join(', ')} should shrink with the step`);
+});
+
+test("one reflection moves x by (σ_{i+1} − σ_i)(d_s − d_w) up to O(Δσ²) (Theorem 1)", async () => {
+  const strong = mixture1d([0.7, 0.3], [-2, 2], 0.5);
+  const weak = mixture1d([0.9, 0.1], [-2, 2], 0.5);
+  const x = tensor(Float32Array.from([-3, -1, 0.3, 1.2, 2.5]), [5, 1]);
+  const sigma = 2.0;
+  const errors: number[] = [];
+  for (const h of [0.2, 0.1, 0.05, 0.025]) {
+    const s: Schedule = { ...veSchedule(2), points: [{ sigma, timestep: sigma }, { sigma: sigma - h, timestep: sigma - h }] };
+    const moved = await reflection({ strong, weak }, s, { lambda: 1 })(x, 0);
+    const ds = await strong(x, s.points[0]);
+    const dw = await weak(x, s.points[0]);
+    const predicted = x.data.map((v, j) => v + -h * ((v - ds[j]) / sigma - (v - dw[j]) / sigma));
+    errors.push(maxAbsDiff(moved, predicted));
+    assert.ok(maxAbsDiff(moved, x.data) > 10 * errors[errors.length - 1], 'the displacement dominates its error');
+  }
+  for (let k = 1; k < errors.length; k++) {
+    const ratio = errors[k - 1] / errors[k];
+    assert.ok(ratio > 3 && ratio < 5.5, `halving Δσ should quarter the error: ratios of ${errors.join(', ')}`);
+  }
+});
+
+test('the fixed-point inversion is the exact inverse of a weak DDIM step', async () => {
+  const weak = mixture1d([0.9, 0.1], [-2, 2], 0.5);
+  const s = veSchedule(8);
+  const y = tensor(Float32Array.from([-2.5, 0.1, 1.9, 4]), [4, 1]);
+  for (const i of [0, 3, 6]) {
+    const back = await invert('fixed-point', weak, y, i, s, { tolerance: 1e-9, maxIterations: 200 });
+    const forward = await ddimStep(weak, tensor(back, y.shape), s.points[i], s.points[i + 1].sigma);
+    assert.ok(maxAbsDiff(forward, y.data) < 1e-4 * s.points[i].sigma, `step ${i}: residual ${maxAbsDiff(forward, y.data)}`);
+  }
+});
+
+/** Ideal N(0, 1); strong N(0.3, 1) is off by +0.3; weak N(0.5, 1) is further off in the same direction. */
+const ideal = 0;
+const strongG = gaussianDenoiser([0.3], 1);
+const weakG = gaussianDenoiser([0.5], 1);
+
+test('W2SD moves samples toward the ideal and S2WD away from it', async () => {
+  const ctx = { sampler: ddim(), schedule: veSchedule, steps: 20, noise };
+  const legs = { main: strongG, strong: strongG, weak: weakG };
+  const off = async (m: ReturnType<typeof plain>) => Math.abs(mean(await m.run(ctx)) - ideal);
+  const strongAlone = await off(plain('strong', strongG));
+  const reflected = await off(w2sd('w2sd', legs));
+  const reversed = await off(s2wd('s2wd', legs));
+  assert.ok(reflected < strongAlone, `W2SD ${reflected} vs strong ${strongAlone}`);
+  assert.ok(reversed > strongAlone, `S2WD ${reversed} vs strong ${strongAlone}`);
+});
+
+test('a run costs T + 2λ·repeats evaluations and the weak model only runs inside the window', async () => {
+  const counter = new CallCounter();
+  const weakSteps: number[] = [];
+  const weak: Denoiser = (x, at) => {
+    weakSteps.push(at.timestep);
+    return weakG(x, at);
+  };
+  const legs = { main: counter.wrap(strongG, 'main'), strong: counter.wrap(strongG, 'strong'), weak: counter.wrap(weak, 'weak') };
+  const s = veSchedule(10);
+  await w2sdSample(euler(), legs, tensor(noise.data.map((v) => v * 20), noise.shape), s, { lambda: 4 });
+  assert.equal(counter.total, 10 + 2 * 4);
+  assert.deepEqual(counter.byLabel(), { strong: 4, weak: 4, main: 10 });
+  // the ddim inversion conditions the weak model on each reflected step's upper level
+  assert.deepEqual(weakSteps, s.points.slice(0, 4).map((p) => p.timestep));
+  counter.reset();
+  await w2sdSample(euler(), legs, tensor(noise.data.map((v) => v * 20), noise.shape), s, { lambda: 3, repeats: 2 });
+  assert.equal(counter.total, 10 + 2 * 3 * 2);
+  assert.equal(w2sd('x', legs).nfe(50), 50 + 2 * 49);
+  assert.equal(equalCompute('x', legs).nfe(50), 25 + 2 * 12);
+});
+
+test('Heun under W2SD costs its own 2T − 1 plus 2λ', async () => {
+  const counter = new CallCounter();
+  const d = counter.wrap(strongG);
+  await w2sdSample(heun(), { main: d, strong: d, weak: d }, tensor(noise.data.map((v) => v * 20), noise.shape), veSchedule(6), { lambda: 2 });
+  assert.equal(counter.total, 2 * 6 - 1 + 2 * 2);
+});
+
+test('bad reflection options are refused by name', async () => {
+  const s = veSchedule(5);
+  const pair = { strong: strongG, weak: weakG };
+  assert.throws(() => reflection(pair, s, { lambda: 5 }), /lambda.*λ < T = 5/);
+  assert.throws(() => reflection(pair, s, { lambda: -1 }), /lambda/);
+  assert.throws(() => reflection(pair, s, { lambda: 1.5 }), /lambda/);
+  assert.throws(() => reflection(pair, s, { lambda: 2, repeats: 0 }), /repeats/);
+  assert.throws(() => reflection(pair, s, { lambda: 2, inversion: 'exact' as never }), /inversion/);
+  await assert.rejects(reflection(pair, s, { lambda: 2, inversion: 'official-lagged' })(noise, 0), /discrete/);
+});
+
+test('official-lagged reproduces the official code’s one-index-late inverse step (diffusers ≥ 0.22)', async () => {
+  const config = parseSchedulerConfig({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, set_alpha_to_one: false });
+  const s = ddimSchedule(config, 50);
+  const ac = alphasCumprod(config);
+  const eps = async (xt: { data: Float32Array }, t: number) => Float32Array.from(xt.data, (v, j) => 0.3 * v + 0.01 * t * (j + 1) / 1000);
+  const weak = discreteDenoiser(eps, 'epsilon');
+  const xt = Float32Array.from([0.4, -0.7, 1.1]);
+  for (const i of [10, 48]) {
+    const t = s.points[i].timestep;
+    const tau = s.points[i + 1].timestep; // timesteps[i + 1]
+    const aSrc = tau - 20 >= 0 ? ac[tau - 20] : ac[0];
+    const e = await eps({ data: xt }, t);
+    const expectXt = xt.map((v, j) => Math.sqrt(ac[tau]) * ((v - Math.sqrt(1 - aSrc) * e[j]) / Math.sqrt(aSrc)) + Math.sqrt(1 - ac[tau]) * e[j]);
+    // our latent sits at σ_{i+1}; the result is read at t_i by the main step
+    const y = tensor(xt.map((v) => v * Math.sqrt(1 + s.points[i + 1].sigma ** 2)), [1, 3]);
+    const got = (await invert('official-lagged', weak, y, i, s)).map((v) => v / Math.sqrt(1 + s.points[i].sigma ** 2));
+    assert.ok(maxAbsDiff(got, expectXt) < 1e-5, `step ${i}: ${got} vs ${expectXt}`);
+  }
+});
+
+test('CFG batches both halves into one call; scales 0 and 1 call one half; Z-Sampling is the guidance pair', async () => {
+  const counter = new CallCounter();
+  const halves: string[] = [];
+  const cond = gaussianDenoiser([1], 1);
+  const uncond = gaussianDenoiser([0], 1);
+  const model = counter.wrapGuided({
+    both: async (x, at) => {
+      halves.push('both');
+      return [await cond(x, at), await uncond(x, at)];
+    },
+    cond: (x, at) => (halves.push('cond'), cond(x, at)),
+    uncond: (x, at) => (halves.push('uncond'), uncond(x, at)),
+  });
+  const x = tensor(Float32Array.from([0.5]), [1, 1]);
+  const at = { sigma: 1, timestep: 1 };
+  const [c, u] = [await cond(x, at), await uncond(x, at)];
+  const g = await cfg(model, 5.5)(x, at);
+  assert.ok(Math.abs(g[0] - (u[0] + 5.5 * (c[0] - u[0]))) < 1e-6);
+  await cfg(model, 1)(x, at);
+  await cfg(model, 0)(x, at);
+  assert.deepEqual(halves, ['both', 'cond', 'uncond']);
+  assert.equal(counter.total, 3);
+  counter.reset();
+  await zSampling('z', model, { strong: 5.5, weak: 0 }, { lambda: 3 }).run({ sampler: euler(), schedule: veSchedule, steps: 5, noise: tensor(noise.data.slice(0, 4), [4, 1]) });
+  assert.equal(counter.total, 5 + 2 * 3);
+  void discreteGuided;
+});
