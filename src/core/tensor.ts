@@ -27,9 +27,12 @@ export function like(x: Tensor, data: Float32Array): Tensor {
 
 /** A non-finite latent is a bug upstream (a diverged model, a bad schedule): fail loudly, never emit a grey image. */
 export function assertFinite(data: Float32Array, what: string): void {
+  // NaN and ±Inf survive a sum, so one cheap pass decides; the index is searched only on failure
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i];
+  if (Number.isFinite(sum)) return;
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new Error(`${what}: non-finite value ${data[i]} at index ${i}`);
-    }
+    if (!Number.isFinite(data[i])) throw new Error(`${what}: non-finite value ${data[i]} at index ${i}`);
   }
+  throw new Error(`${what}: values overflow to a non-finite sum`);
 }

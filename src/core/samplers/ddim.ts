@@ -68,8 +68,8 @@ export function ddim(opts: DdimOptions = {}): Sampler {
       const aT = alphaCumprodOfSigma(at.sigma);
       const aPrev = alphaCumprodOfSigma(to.sigma);
       const std = eta > 0 ? eta * Math.sqrt(((1 - aPrev) / (1 - aT)) * (1 - aT / aPrev)) : 0;
-      const dir = Math.sqrt(Math.max(0, 1 - aPrev - std * std) / aPrev);
-      for (let j = 0; j < x.length; j++) x[j] = x0[j] + dir * ((x[j] - d[j]) / at.sigma);
+      const k = Math.sqrt(Math.max(0, 1 - aPrev - std * std) / aPrev) / at.sigma;
+      for (let j = 0; j < x.length; j++) x[j] = x0[j] + k * (x[j] - d[j]);
       if (std > 0) {
         const z = noise!(i, shape);
         const k = std / Math.sqrt(aPrev);

@@ -15,23 +15,24 @@ export function euler(): Sampler {
  * 1 for the last step to σ = 0, where it falls back to Euler.
  */
 export function heun(): Sampler {
-  return (denoise, x, s, opts = {}) =>
-    runSteps(denoise, x, s, opts, async ({ x, shape, at, to, denoise }) => {
+  return (denoise, x, s, opts = {}) => {
+    // the predictor's latent is the model's input: one buffer per run, not per step
+    let x2: Float32Array | undefined;
+    return runSteps(denoise, x, s, opts, async ({ x, shape, at, to, denoise }) => {
       const d1 = await denoise(tensor(x, shape), at);
       if (to.sigma === 0) {
         x.set(d1);
         return;
       }
       const h = to.sigma - at.sigma;
-      const slope1 = new Float32Array(x.length);
-      const x2 = new Float32Array(x.length);
-      for (let j = 0; j < x.length; j++) {
-        slope1[j] = (x[j] - d1[j]) / at.sigma;
-        x2[j] = x[j] + h * slope1[j];
-      }
+      const k1 = h / at.sigma;
+      x2 ??= new Float32Array(x.length);
+      for (let j = 0; j < x.length; j++) x2[j] = x[j] + k1 * (x[j] - d1[j]);
       const d2 = await denoise(tensor(x2, shape), to);
-      for (let j = 0; j < x.length; j++) x[j] += (h * (slope1[j] + (x2[j] - d2[j]) / to.sigma)) / 2;
+      const k2 = h / to.sigma;
+      for (let j = 0; j < x.length; j++) x[j] += (k1 * (x[j] - d1[j]) + k2 * (x2[j] - d2[j])) / 2;
     });
+  };
 }
 
 /** Euler ancestral (η = 1): step down to σ_down, add fresh noise of σ_up (diffusers' EulerAncestralDiscrete). */

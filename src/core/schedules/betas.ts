@@ -54,10 +54,11 @@ function rescaleZeroTerminalSnr(alphasCumprod: Float64Array): Float64Array {
 export function alphasCumprod(cfg: SchedulerConfig): Float64Array {
   const b = betas(cfg);
   const out = new Float64Array(b.length);
+  // torch's CPU cumprod keeps a float64 running product and rounds each prefix to float32
   let acc = 1;
   for (let i = 0; i < b.length; i++) {
-    acc = f(acc * f(1 - b[i]));
-    out[i] = acc;
+    acc *= f(1 - b[i]);
+    out[i] = f(acc);
   }
   return cfg.rescaleBetasZeroSnr ? rescaleZeroTerminalSnr(out) : out;
 }

@@ -40,11 +40,12 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const oneOf = <T extends string>(...names: T[]) => (v: unknown): v is T => typeof v === 'string' && (names as string[]).includes(v);
 
 /** Parse and validate a diffusers scheduler config (the JSON object, already parsed). */
-export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.json'): SchedulerConfig {
+export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.json', classDefaults: Record<string, unknown> = {}): SchedulerConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new Error(`${source}: expected a JSON object`);
   }
-  const o = json as Record<string, unknown>;
+  // a diffusers class's own defaults sit under the file's keys (Heun's betas differ from DDIM's, say)
+  const o = { ...classDefaults, ...Object.fromEntries(Object.entries(json).filter(([, v]) => v !== null)) } as Record<string, unknown>;
   const num = (k: string) => field(o, k, source, isFiniteNumber, 'a finite number');
   const bool = (k: string) => field(o, k, source, isBool, 'true or false');
   const numTrainTimesteps = num('num_train_timesteps') ?? 1000;

@@ -55,8 +55,11 @@ export function ddimTimesteps(cfg: SchedulerConfig, steps: number, spacing: Time
   const ratio = Math.floor(n / steps);
   const idx = Array.from({ length: steps }, (_, i) => i);
   switch (spacing) {
-    case 'linspace':
-      return idx.map((i) => Math.round(steps === 1 ? 0 : (i * (n - 1)) / (steps - 1))).reverse();
+    case 'linspace': {
+      // np.linspace(0, N − 1, T).round(): start + i·step, halves to even
+      const step = steps === 1 ? 0 : (n - 1) / (steps - 1);
+      return idx.map((i) => roundHalfEven(i * step)).reverse();
+    }
     case 'leading':
       return idx.map((i) => i * ratio + cfg.stepsOffset).reverse();
     case 'trailing':
@@ -105,8 +108,10 @@ function eulerTimesteps(cfg: SchedulerConfig, steps: number, spacing: TimestepSp
   const n = cfg.numTrainTimesteps;
   const idx = Array.from({ length: steps }, (_, i) => i);
   switch (spacing) {
-    case 'linspace':
-      return idx.map((i) => Math.fround(steps === 1 ? 0 : (i * (n - 1)) / (steps - 1))).reverse();
+    case 'linspace': {
+      const step = steps === 1 ? 0 : (n - 1) / (steps - 1);
+      return idx.map((i) => Math.fround(i * step)).reverse();
+    }
     case 'leading': {
       const ratio = Math.floor(n / steps);
       return idx.map((i) => i * ratio + cfg.stepsOffset).reverse();
