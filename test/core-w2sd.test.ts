@@ -166,3 +166,26 @@ test('CFG batches both halves into one call; scales 0 and 1 call one half; Z-Sam
   assert.equal(counter.total, 5 + 2 * 3);
   void discreteGuided;
 });
+
+test('fixed-point inversion converges item by item at coarse steps, where modes make plain iteration diverge', async () => {
+  // modes 8 apart: between them ∂D/∂x is large, x̃ ← G(x̃) oscillates away; every sample must still round-trip
+  const wide = mixture1d([0.3, 0.7], [-4, 4], 1);
+  const many = tensor(batchGaussian(3, [2000, 1]), [2000, 1]);
+  for (const steps of [5, 10, 20]) {
+    const reports: { unconverged: number; iterations: number }[] = [];
+    const ctx = { sampler: ddim(), schedule: (k: number) => karrasSchedule(0.002, 80, k), steps, noise: many };
+    const base = await plain('plain', wide).run(ctx);
+    const self = await selfReflection('self', { main: wide, strong: wide }, { inversion: 'fixed-point', fixedPoint: { report: (r) => reports.push(r) } }).run(ctx);
+    assert.ok(maxAbsDiff(self, base) < 1e-3, `T = ${steps}: max diff ${maxAbsDiff(self, base)}`);
+    assert.equal(reports.length, steps - 1);
+    assert.ok(reports.every((r) => r.unconverged === 0), `T = ${steps}: ${JSON.stringify(reports)}`);
+  }
+});
+
+test('fixed-point inversion reports items it could not bring under tolerance', async () => {
+  const reports: { unconverged: number; iterations: number }[] = [];
+  const s = veSchedule(4);
+  await invert('fixed-point', twoModes, tensor(Float32Array.from([0.3, -1, 2]), [3, 1]), 1, s, { maxIterations: 1, report: (r) => reports.push(r) });
+  assert.equal(reports[0].iterations, 1);
+  assert.ok(reports[0].unconverged > 0);
+});

@@ -13,10 +13,20 @@ import { startOf, targetOf } from './schedules/walk.js';
 export type InversionKind = 'ddim' | 'official-lagged' | 'fixed-point';
 export const INVERSIONS: readonly InversionKind[] = ['ddim', 'official-lagged', 'fixed-point'];
 
+/** How the fixed-point inversion went at one step: items still above tolerance at the cap, and why. */
+export interface FixedPointReport {
+  readonly step: number;
+  readonly iterations: number;
+  readonly unconverged: number;
+  readonly maxRelativeResidual: number;
+}
+
 export interface FixedPointOptions {
-  /** Stop when the RMS change of an iteration falls below tolerance × RMS of the latent. */
+  /** An item has converged when its residual is below tolerance × the size of the terms that make it up. */
   readonly tolerance?: number;
   readonly maxIterations?: number;
+  /** Told after every inversion, so non-convergence is reported rather than silently capped. */
+  readonly report?: (r: FixedPointReport) => void;
 }
 
 export interface ReflectionOptions {
@@ -77,34 +87,89 @@ async function invertOfficialLagged(weak: Denoiser, y: Tensor, i: number, s: Sch
   return d;
 }
 
-function rms(a: Float32Array): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += a[j] * a[j];
-  return Math.sqrt(s / Math.max(1, a.length));
-}
-
 /**
- * The exact inverse of a weak-model DDIM step: solve x̃ + (σ_{i+1} − σ_i)·d_w(x̃; σ_i) = y by fixed-point
- * iteration from y. It contracts when |Δσ|·Lip(d_w) < 1, true for small steps; with weak = strong the
- * solution is the latent the strong step started from, so self-reflection is the identity.
+ * The exact inverse of a weak-model DDIM step: solve R(x̃) = y − F_w(x̃) = 0, F_w(x̃) = x̃ + (σ_{i+1} − σ_i)·d_w(x̃; σ_i).
+ * For an exact denoiser ∂D/∂x = Cov[x0 | x]/σ² is symmetric PSD, so F_w's Jacobian J is symmetric with
+ * eigenvalues in (1 − |Δσ|/σ, ∞): F_w is invertible, and between modes J is large, where the plain iteration
+ * x̃ += R oscillates away. Each item therefore steps x̃ += α·R with the Barzilai–Borwein (secant) length
+ * α = sᵀs / sᵀ(R_prev − R) ≈ 1/J along the step, which is Newton's step in one dimension, restarting
+ * from its best point with a shorter step if the residual runs away. Items (batch rows) are independent
+ * problems and converge separately. With weak = strong the solution is the latent the strong step started
+ * from, so self-reflection is the identity.
  */
 async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedule, o: FixedPointOptions = {}): Promise<Float32Array> {
   const tol = o.tolerance ?? 1e-6;
   const maxIter = o.maxIterations ?? 50;
   const upper = startOf(s, i);
-  const h = targetOf(s, i).sigma - upper.sigma;
-  let cur: Float32Array = Float32Array.from(y.data);
-  for (let k = 0; k < maxIter; k++) {
-    const d = await weak(like(y, cur), upper);
-    let change = 0;
-    for (let j = 0; j < d.length; j++) {
-      const next = y.data[j] - (h * (cur[j] - d[j])) / upper.sigma;
-      change += (next - cur[j]) ** 2;
-      d[j] = next;
+  const k = (targetOf(s, i).sigma - upper.sigma) / upper.sigma;
+  const items = y.shape[0] ?? 1;
+  const per = y.data.length / items;
+  const n = y.data.length;
+  const cur = Float32Array.from(y.data);
+  const [xPrev, rPrev, xBest] = [new Float32Array(n), new Float32Array(n), Float32Array.from(y.data)];
+  const alpha = new Float64Array(items).fill(1);
+  const best = new Float64Array(items).fill(Infinity);
+  const hasPrev = new Uint8Array(items);
+  const done = new Uint8Array(items);
+  let open = items;
+  let iterations = 0;
+  let worst = 0;
+  while (open > 0 && iterations < maxIter) {
+    iterations++;
+    const r = await weak(like(y, cur), upper);
+    worst = 0;
+    for (let b = 0; b < items; b++) {
+      if (done[b]) continue;
+      const o0 = b * per;
+      const o1 = o0 + per;
+      let res = 0;
+      let norm = 0;
+      let ss = 0;
+      let sy = 0;
+      for (let j = o0; j < o1; j++) {
+        const move = k * (cur[j] - r[j]);
+        // the residual is judged against the size of the terms it is made of: float32 cannot do better
+        norm += (Math.abs(y.data[j]) + Math.abs(cur[j]) + Math.abs(move)) ** 2;
+        r[j] = y.data[j] - cur[j] - move;
+        res += r[j] * r[j];
+        const step = cur[j] - xPrev[j];
+        ss += step * step;
+        sy += step * (rPrev[j] - r[j]);
+      }
+      const rel = Math.sqrt(res / Math.max(norm, 1e-24));
+      if (rel <= tol) {
+        for (let j = o0; j < o1; j++) cur[j] += r[j];
+        done[b] = 1;
+        open--;
+        continue;
+      }
+      if (res < best[b]) {
+        best[b] = res;
+        xBest.set(cur.subarray(o0, o1), o0);
+      }
+      worst = Math.max(worst, Math.sqrt(best[b] / Math.max(norm, 1e-24)));
+      if (hasPrev[b] && sy > 0 && ss > 0) alpha[b] = ss / sy;
+      else if (hasPrev[b]) alpha[b] /= 2;
+      if (res > 100 * best[b]) {
+        // running away: back to the best point, with a shorter step from there
+        cur.set(xBest.subarray(o0, o1), o0);
+        alpha[b] /= 4;
+        hasPrev[b] = 0;
+        continue;
+      }
+      hasPrev[b] = 1;
+      for (let j = o0; j < o1; j++) {
+        xPrev[j] = cur[j];
+        rPrev[j] = r[j];
+        cur[j] += alpha[b] * r[j];
+      }
     }
-    cur = d;
-    if (Math.sqrt(change / Math.max(1, d.length)) <= tol * Math.max(rms(cur), 1e-12)) break;
   }
+  if (open > 0) {
+    // report the best point reached, not the last trial
+    for (let b = 0; b < items; b++) if (!done[b]) cur.set(xBest.subarray(b * per, (b + 1) * per), b * per);
+  }
+  o.report?.({ step: i, iterations, unconverged: open, maxRelativeResidual: open > 0 ? worst : 0 });
   return cur;
 }
 

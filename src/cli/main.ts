@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerToy } from './toy.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('w2sd')
+  .description('Weak-to-Strong Diffusion with Reflection: sampling, controls and experiments')
+  .version(pkg.version)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerToy(program);
+
+// Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
+process.once('SIGINT', () => {
+  process.exitCode = 130;
+  process.emit('beforeExit', 130);
+  process.exit(130);
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (unknown option, missing argument, --help)
+    process.exitCode = err.exitCode;
+  } else {
+    console.error(`w2sd: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.W2SD_DEBUG && err instanceof Error) console.error(err.stack);
+    process.exitCode = 1;
+  }
+}

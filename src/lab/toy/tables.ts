@@ -1,0 +1,72 @@
+import type { ToyMetrics } from '../../eval/toy-metrics.js';
+import type { ToyLabResult, Sweep } from './lab.js';
+import type { MethodRow } from './run.js';
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : '–');
+const num = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : '–');
+
+/** The largest mode-mean shift among the modes other than the target (the inversion's side effect). */
+export function otherShift(m: ToyMetrics, target: number): number {
+  let s = 0;
+  m.modeShift.forEach((v, k) => {
+    if (k !== target && Number.isFinite(v)) s = Math.max(s, v);
+  });
+  return s;
+}
+
+function header(res: ToyLabResult, first: string[]): string[] {
+  const t = res.target.name;
+  return [
+    `| ${[...first, 'NFE', `${t} mass`, 'mass per mode', 'mean log p_ideal', 'outliers', 'sliced W1', `${t} mean shift`, `${t} spread`, 'max other shift'].join(' | ')} |`,
+    `|${Array<string>(first.length + 9).fill('---').join('|')}|`,
+  ];
+}
+
+function cells(res: ToyLabResult, r: MethodRow): string[] {
+  const m = r.metrics;
+  const k = res.target.mode;
+  return [
+    String(r.nfe),
+    pct(m.modeMass[k]),
+    m.modeMass.map((v) => (100 * v).toFixed(1)).join(' / '),
+    num(m.meanLogLik, 4),
+    pct(m.outlierRate),
+    num(m.slicedW1),
+    num(m.modeShift[k]),
+    num(m.modeSpread[k], 2),
+    num(otherShift(m, k)),
+  ];
+}
+
+export function methodTable(res: ToyLabResult): string {
+  return [...header(res, ['method']), ...res.rows.map((r) => `| ${[r.name, ...cells(res, r)].join(' | ')} |`)].join('\n');
+}
+
+export function sweepTable(res: ToyLabResult, sw: Sweep): string {
+  const lines = header(res, [sw.parameter, 'method']);
+  for (const pt of sw.points) for (const r of pt.rows) lines.push(`| ${[String(pt.value), r.name, ...cells(res, r)].join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The settings line printed above every table. */
+export function settingsLine(res: ToyLabResult): string {
+  const c = res.config;
+  return (
+    `${c.dim}-D ${c.mixtures === 'built-in' ? 'paper toy' : 'user mixture'}, ${c.samples} samples per method, ` +
+    `sampler ${c.sampler}, T = ${c.steps}, λ = ${c.lambda}, inversion ${c.inversion} (S2WD and equal-compute rows), ` +
+    `seed ${c.seed}, schedule ${c.schedule}; modes: ${res.modeNames.join(' / ')}`
+  );
+}
+
+/** JSON for machines: one object, one row per method (name, NFE, metrics), sweeps alike; no raw samples. */
+export function toJson(res: ToyLabResult): unknown {
+  const row = (r: MethodRow) => ({ name: r.name, nfe: r.nfe, ...r.metrics });
+  return {
+    config: res.config,
+    modes: res.modeNames,
+    target: res.target,
+    bestW: res.bestW,
+    rows: res.rows.map(row),
+    sweeps: res.sweeps.map((sw) => ({ kind: sw.kind, parameter: sw.parameter, points: sw.points.map((p) => ({ value: p.value, rows: p.rows.map(row) })) })),
+  };
+}

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { PNG } from 'pngjs';
+import { registerToy, ToyOptionError } from '../src/cli/toy.js';
+import { MixtureSpecError } from '../src/models/gmm-spec.js';
+import { RESULTS_END } from '../src/lab/toy/report.js';
+
+/** Runs `w2sd toy ...args` in-process and returns what it printed on stdout. */
+async function toy(args: string[]): Promise<string> {
+  const program = new Command('w2sd').exitOverride();
+  registerToy(program);
+  let out = '';
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'w2sd', 'toy', ...args]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return out;
+}
+
+const tiny = ['--samples', '300', '--steps', '8', '--trajectories', '4'];
+
+test('w2sd toy --json prints one object with a row per method (name, NFE, metrics) and writes table, JSON and PNGs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'w2sd-toy-'));
+  const json = JSON.parse(await toy([...tiny, '--dim', '1', '--json', '--sweep', 'lambda', '--out', dir]));
+  assert.equal(json.config.dim, 1);
+  assert.equal(json.config.steps, 8);
+  const strong = json.rows.find((r: { name: string }) => r.name === 'plain strong');
+  assert.equal(strong.nfe, 8);
+  for (const key of ['modeMass', 'meanLogLik', 'outlierRate', 'slicedW1', 'modeShift', 'modeSpread']) assert.ok(key in strong, key);
+  assert.equal(json.sweeps[0].kind, 'lambda');
+  const files = await readdir(dir);
+  for (const f of ['toy1d.md', 'toy1d.json', 'toy1d-methods.png']) assert.ok(files.includes(f), f);
+  assert.ok(!files.some((f) => f.endsWith('.tmp')), 'no temporary files left');
+  const png = PNG.sync.read(await readFile(join(dir, 'toy1d-methods.png')));
+  assert.ok(png.width > 200 && png.height > 200);
+  assert.match(await readFile(join(dir, 'toy1d.md'), 'utf8'), /\| plain strong \| 8 \|/);
+});
+
+test('w2sd toy --mixture reads a user file; --results keeps the rest of the page and replaces only its block', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'w2sd-toy-'));
+  const mix = join(dir, 'm.json');
+  const comp = (weight: number, mean: number[], name: string) => ({ weight, mean, cov: [[1, 0.3], [0.3, 0.5]], name });
+  await writeFile(mix, JSON.stringify({
+    ideal: [comp(0.5, [-3, 0], 'west'), comp(0.5, [3, 0], 'east')],
+    strong: [comp(0.3, [-3, 0], 'west'), comp(0.7, [3, 0], 'east')],
+    weak: [comp(0.1, [-3, 0], 'west'), comp(0.9, [3, 0], 'east')],
+  }));
+  const results = join(dir, 'RESULTS.md');
+  await writeFile(results, '# Results\n\nhand-written intro\n');
+  await toy([...tiny, '--mixture', mix, '--out', join(dir, 'fig'), '--results', results]);
+  const first = await readFile(results, 'utf8');
+  assert.match(first, /hand-written intro/);
+  assert.match(first, /west mass/, 'the under-weighted mode of the user mixture is found');
+  await writeFile(results, first + '\n## Other section\n');
+  await toy([...tiny, '--mixture', mix, '--out', join(dir, 'fig'), '--results', results]);
+  const second = await readFile(results, 'utf8');
+  assert.equal(second.split(RESULTS_END).length, 2, 'one generated block');
+  assert.match(second, /## Other section/);
+});
+
+test('bad options and malformed mixtures are typed errors', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'w2sd-toy-'));
+  const bad = join(dir, 'bad.json');
+  await writeFile(bad, '{"ideal": [ {"weight": 1, "mean": [0]} ], ');
+  const cases: [string[], new (m: string) => Error, RegExp][] = [
+    [['--steps', 'abc'], ToyOptionError, /--steps: expected a finite number, got "abc"/],
+    [['--samples', 'Infinity'], ToyOptionError, /--samples: expected a finite number/],
+    [['--steps', '0'], ToyOptionError, /--steps: expected a positive integer/],
+    [['--steps', '10', '--lambda', '10'], ToyOptionError, /--lambda/],
+    [['--dim', '3'], ToyOptionError, /--dim: expected 1 or 2/],
+    [['--sampler', 'lms'], ToyOptionError, /--sampler/],
+    [['--inversion', 'official-lagged'], ToyOptionError, /discrete/],
+    [['--sweep', 'gamma'], ToyOptionError, /--sweep/],
+    [['--mixture', join(dir, 'missing.json')], ToyOptionError, /cannot read/],
+    [['--mixture', bad], MixtureSpecError, /bad\.json: malformed JSON/],
+  ];
+  for (const [args, type, re] of cases) {
+    await assert.rejects(toy([...args, '--out', dir, '--json']), (e: unknown) => e instanceof type && re.test((e as Error).message), `${args.join(' ')}`);
+  }
+});
