@@ -140,3 +140,8 @@ test('bad configs and step counts are refused with the field named', () => {
   assert.throws(() => veSchedule([1, 2]), /descending/);
   assert.throws(() => veSchedule([1, Number.NaN]), /finite/);
 });
+
+test('steps that push timesteps past the table are refused, not indexed', () => {
+  assert.throws(() => ddimSchedule(sd15(), 1000), /timestep 1000.*use fewer steps/);
+  assert.equal(ddimSchedule(sd15(), 999).points[0].timestep, 999);
+});

@@ -189,3 +189,16 @@ test('fixed-point inversion reports items it could not bring under tolerance', a
   assert.equal(reports[0].iterations, 1);
   assert.ok(reports[0].unconverged > 0);
 });
+
+test('the reflection applies the config’s x0 clipping to its DDIM steps, as diffusers’ schedulers do', async () => {
+  // x0 = constant 3 outside the clip range: the strong step lands at clip(x0) + σ_to·ε
+  const far: Denoiser = async (x) => new Float32Array(x.data.length).fill(3);
+  const s: Schedule = { ...veSchedule(2), points: [{ sigma: 2, timestep: 2 }, { sigma: 1, timestep: 1 }] };
+  const x = tensor(Float32Array.from([5]), [1, 1]);
+  const step = await ddimStep(far, x, s.points[0], 1, { clipSample: 1 });
+  assert.ok(Math.abs(step[0] - (1 + 1 * (5 - 3) / 2)) < 1e-6);
+  const unclipped = await reflection({ strong: far, weak: far }, s, { lambda: 1 })(x, 0);
+  const clipped = await reflection({ strong: far, weak: far }, s, { lambda: 1, x0: { clipSample: 1 } })(x, 0);
+  // unclipped: 3 + (5−3)/2 = 4, back: 3 + 2·(4−3)/1 = 5; clipped: 2, back: 1 + 2·(2 − 3)/1 = −1
+  assert.ok(Math.abs(unclipped[0] - 5) < 1e-6 && Math.abs(clipped[0] + 1) < 1e-6, `${unclipped[0]}, ${clipped[0]}`);
+});

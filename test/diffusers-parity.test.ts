@@ -133,9 +133,7 @@ const CLASS_DEFAULTS: Record<string, Record<string, unknown>> = {
 const cfgOf = (input: Record<string, unknown>, scheduler = '') => parseSchedulerConfig(input, 'fixture config', CLASS_DEFAULTS[scheduler]);
 
 /* Known divergences, keyed by fixture name / record key. `todo` keeps them visible without failing. */
-const TODO: Record<string, string> = {
-  dpmpp2m_sd15_sigma_min_euler_at_final_T20: 'euler_at_final (first-order last step to σ_min > 0) is not an option of our dpmpp2m',
-};
+const TODO: Record<string, string> = {};
 const todoOf = (key: string) => (TODO[key] ? { todo: TODO[key] } : {});
 
 // ---------------------------------------------------------------------------------------------------------
@@ -240,7 +238,8 @@ for (const c of dpmFile.cases) {
     const sig = c.sigmas!.map(num);
     const s = vpScheduleFromSigmas(cfg, sig.slice(0, -1), sig[sig.length - 1], c.timesteps);
     const next = (i: number) => (s.points[i + 1] ?? s.final).sigma;
-    await compareRun(c, cfg, s, dpmpp2m(), scaled(c.latent_init, vpFactor(sig[0])), (i) => i, (i, x) => scaled(Array.from(x), 1 / vpFactor(next(i))));
+    const firstOrderFinal = c.config_input.euler_at_final === true;
+    await compareRun(c, cfg, s, dpmpp2m({ firstOrderFinal }), scaled(c.latent_init, vpFactor(sig[0])), (i) => i, (i, x) => scaled(Array.from(x), 1 / vpFactor(next(i))));
   });
 }
 

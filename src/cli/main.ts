@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerToy } from './toy.js';
+import { registerGenerate } from './generate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -12,6 +13,7 @@ const program = new Command('w2sd')
   .exitOverride();
 
 registerToy(program);
+registerGenerate(program);
 
 // Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
 process.once('SIGINT', () => {

@@ -2,6 +2,8 @@ import type { Denoiser, Schedule, StepPoint } from './types.js';
 import type { Tensor } from './tensor.js';
 import { like } from './tensor.js';
 import { startOf, targetOf } from './schedules/walk.js';
+import type { X0Processing } from './samplers/ddim.js';
+import { processX0 } from './samplers/ddim.js';
 
 /*
  * W2SD's reflection (Bai, Sugiyama, Xie 2025, Algorithm 1): at each of the first λ steps, denoise one step
@@ -36,13 +38,22 @@ export interface ReflectionOptions {
   /** Reflections per step (Z-Sampling's T_max); each costs two evaluations. */
   readonly repeats?: number;
   readonly fixedPoint?: FixedPointOptions;
+  /**
+   * x0 processing of the strong step and the ddim inversion (diffusers' DDIM and DDIMInverse schedulers
+   * clip by their config, as the official code's zig and zag steps do); none by default.
+   */
+  readonly x0?: X0Processing;
 }
 
-/** One DDIM (η = 0) step from `at` to σ_to, which is the Euler step in σ space. */
-export async function ddimStep(denoise: Denoiser, x: Tensor, at: StepPoint, sigmaTo: number): Promise<Float32Array> {
+/**
+ * One DDIM (η = 0) step from `at` to σ_to, which is the Euler step in σ space; with x0 processing (the
+ * config's clip_sample / thresholding, as diffusers' DDIM schedulers apply it) x0 is processed and ε is not.
+ */
+export async function ddimStep(denoise: Denoiser, x: Tensor, at: StepPoint, sigmaTo: number, x0?: X0Processing): Promise<Float32Array> {
   const d = await denoise(x, at);
   const r = sigmaTo / at.sigma;
-  for (let j = 0; j < d.length; j++) d[j] += r * (x.data[j] - d[j]);
+  const p = x0 ? processX0(d, x.shape, x0) : d;
+  for (let j = 0; j < d.length; j++) d[j] = p[j] + r * (x.data[j] - d[j]);
   return d;
 }
 
@@ -51,10 +62,10 @@ export async function ddimStep(denoise: Denoiser, x: Tensor, at: StepPoint, sigm
  * conditioned on the step's upper level t_i, and the move is mapped from σ_{i+1} back to σ_i. This is
  * diffusers' DDIMInverseScheduler step; the round trip leaves an O(Δσ²) error even when weak = strong.
  */
-async function invertDdim(weak: Denoiser, y: Tensor, i: number, s: Schedule): Promise<Float32Array> {
+async function invertDdim(weak: Denoiser, y: Tensor, i: number, s: Schedule, x0?: X0Processing): Promise<Float32Array> {
   const lower = targetOf(s, i);
   const upper = startOf(s, i);
-  return ddimStep(weak, y, { sigma: lower.sigma, timestep: upper.timestep }, upper.sigma);
+  return ddimStep(weak, y, { sigma: lower.sigma, timestep: upper.timestep }, upper.sigma, x0);
 }
 
 /**
@@ -174,10 +185,10 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
 }
 
 /** Invert step i (σ_i → σ_{i+1}) of the schedule with the weak model, starting from the denoised latent y. */
-export function invert(kind: InversionKind, weak: Denoiser, y: Tensor, i: number, s: Schedule, fixedPoint?: FixedPointOptions): Promise<Float32Array> {
+export function invert(kind: InversionKind, weak: Denoiser, y: Tensor, i: number, s: Schedule, fixedPoint?: FixedPointOptions, x0?: X0Processing): Promise<Float32Array> {
   switch (kind) {
     case 'ddim':
-      return invertDdim(weak, y, i, s);
+      return invertDdim(weak, y, i, s, x0);
     case 'official-lagged':
       return invertOfficialLagged(weak, y, i, s);
     case 'fixed-point':
@@ -214,8 +225,8 @@ export function reflection(pair: ReflectionPair, s: Schedule, opts: ReflectionOp
     if (i >= opts.lambda) return x.data;
     let cur = x;
     for (let r = 0; r < repeats; r++) {
-      const denoised = await ddimStep(pair.strong, cur, startOf(s, i), targetOf(s, i).sigma);
-      cur = like(x, await invert(kind, pair.weak, like(x, denoised), i, s, opts.fixedPoint));
+      const denoised = await ddimStep(pair.strong, cur, startOf(s, i), targetOf(s, i).sigma, opts.x0);
+      cur = like(x, await invert(kind, pair.weak, like(x, denoised), i, s, opts.fixedPoint, opts.x0));
     }
     return cur.data;
   };

@@ -56,13 +56,15 @@ export function eulerAncestral(): Sampler {
 
 /**
  * DPM-Solver++(2M) (Lu et al. 2022, Alg. 2; k-diffusion's sample_dpmpp_2m, diffusers' DPMSolverMultistep with
- * algorithm_type "dpmsolver++", solver_order 2, midpoint): first order on the first step and on the step to σ = 0.
+ * algorithm_type "dpmsolver++", solver_order 2, midpoint): first order on the first step and on the step to σ = 0
+ * (and on the last step with `firstOrderFinal`, diffusers' `euler_at_final`).
  */
-export function dpmpp2m(): Sampler {
-  return (denoise, x, s, opts = {}) => {
+export function dpmpp2m(opts: { readonly firstOrderFinal?: boolean } = {}): Sampler {
+  return (denoise, x, s, sampleOpts = {}) => {
     let previous: Float32Array | undefined;
     let hPrevious = 0;
-    return runSteps(denoise, x, s, opts, async ({ x, shape, at, to, denoise }) => {
+    const last = s.points.length - 1;
+    return runSteps(denoise, x, s, sampleOpts, async ({ x, shape, i, at, to, denoise }) => {
       const d = await denoise(tensor(x, shape), at);
       if (to.sigma === 0) {
         x.set(d);
@@ -70,7 +72,8 @@ export function dpmpp2m(): Sampler {
         const h = Math.log(at.sigma) - Math.log(to.sigma);
         const ratio = to.sigma / at.sigma;
         const k = -Math.expm1(-h);
-        if (!previous) {
+        // diffusers' euler_at_final: a first-order last step when the schedule ends above σ = 0
+        if (!previous || (opts.firstOrderFinal && i === last)) {
           for (let j = 0; j < x.length; j++) x[j] = ratio * x[j] + k * d[j];
         } else {
           const b = h / (2 * hPrevious);

@@ -10,6 +10,14 @@ function checkSteps(steps: number, cfg: SchedulerConfig): void {
   }
 }
 
+/** steps_offset can push leading timesteps past the table (diffusers then fails on an index). */
+function checkTimesteps(ts: readonly number[], cfg: SchedulerConfig, steps: number): void {
+  const top = Math.max(...ts);
+  if (top > cfg.numTrainTimesteps - 1) {
+    throw new Error(`steps: ${steps} steps with steps_offset ${cfg.stepsOffset} reach timestep ${top}, past the model's last (${cfg.numTrainTimesteps - 1}); use fewer steps`);
+  }
+}
+
 /**
  * σ → model timestep by linear interpolation in log σ over the training table, as diffusers' `_sigma_to_t`
  * (and k-diffusion's `sigma_to_t`); σ outside the table clamps to its ends.
@@ -87,6 +95,7 @@ export function ddimSchedule(cfg: SchedulerConfig, steps: number): Schedule {
   const { ac, sigmas } = trainingTable(cfg);
   const boundary = cfg.setAlphaToOne ?? true ? 1 : ac[0];
   const ts = ddimTimesteps(cfg, steps, cfg.timestepSpacing ?? 'leading');
+  checkTimesteps(ts, cfg, steps);
   const ratio = Math.floor(cfg.numTrainTimesteps / steps);
   const at = (t: number): StepPoint => ({ sigma: t >= 0 ? sigmas[t] : sigmaOfAlphaCumprod(boundary), timestep: t });
   const points = ts.map(at);
@@ -137,6 +146,7 @@ export function eulerSchedule(cfg: SchedulerConfig, steps: number, opts: EulerSc
   const spacing = cfg.timestepSpacing ?? 'linspace';
   const timestepOf = timestepOfSigma(sigmas);
   let ts = eulerTimesteps(cfg, steps, spacing);
+  checkTimesteps(ts, cfg, steps);
   let sig = ts.map((t) => sigmaAtTimestep(sigmas, t));
   if (opts.karras ?? cfg.useKarrasSigmas) {
     sig = karrasSigmas(cfg.sigmaMin ?? sig[sig.length - 1], cfg.sigmaMax ?? sig[0], steps);

@@ -1,0 +1,266 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseSchedulerConfig, type PredictionType, type SchedulerConfig } from '../../core/index.js';
+
+/**
+ * A Stable Diffusion model folder: Hugging Face optimum's ONNX layout (model_index.json with one
+ * sub-folder per component), or the flat layout of some exporters (diffusers.json beside unet.onnx, ...).
+ * Everything here comes from the configs; nothing is loaded.
+ */
+export type SdFamily = 'sd1' | 'sd2' | 'sdxl';
+
+export interface SdComponents {
+  readonly unet: string;
+  readonly textEncoder: string;
+  readonly textEncoder2?: string;
+  /** A tokenizer folder, or a tokenizer.json file in the flat layout. */
+  readonly tokenizer: string;
+  readonly tokenizer2?: string;
+  readonly vaeDecoder: string;
+  readonly vaeEncoder?: string;
+}
+
+export interface SdFolder {
+  readonly dir: string;
+  readonly layout: 'optimum' | 'flat';
+  readonly family: SdFamily;
+  /** Which config decided the family, for messages and --json output. */
+  readonly familyReason: string;
+  readonly pipelineClass: string;
+  readonly components: SdComponents;
+  readonly scheduler: SchedulerConfig;
+  readonly schedulerSource: string;
+  readonly prediction: PredictionType;
+  /** Latent = scaling_factor × VAE mean (0.18215 SD 1.x/2.x, 0.13025 SDXL). */
+  readonly vaeScalingFactor: number;
+  /** Pixels per latent cell, 2^(len(block_out_channels) − 1); undefined when no VAE config says it. */
+  readonly vaeScaleFactor?: number;
+  readonly latentChannels?: number;
+  /** Default image size: UNet sample_size × VAE factor, else the family's. */
+  readonly defaultSize: { readonly width: number; readonly height: number };
+  /** SDXL: an absent negative prompt is a zero embedding, not the encoding of "". */
+  readonly forceZerosForEmptyPrompt: boolean;
+  /** SDXL's VAE overflows in float16; diffusers upcasts it. */
+  readonly vaeForceUpcast: boolean;
+  /** Flat layouts: tokenizer ids given by the exporter's description. */
+  readonly tokenizerIds?: { readonly bos: number; readonly eos: number; readonly maxLength: number };
+}
+
+type Json = Record<string, unknown>;
+
+function readJson(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
+    return v as Json;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function optionalJson(path: string): Json | undefined {
+  return existsSync(path) ? readJson(path) : undefined;
+}
+
+/** diffusers' defaults for SD 1.x/2.x when a flat export carries no scheduler config. */
+const SD_DEFAULT_SCHEDULER = {
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  num_train_timesteps: 1000,
+  set_alpha_to_one: false,
+  steps_offset: 1,
+  clip_sample: false,
+};
+
+const KNOWN_PIPELINES = /^(ORT|Onnx)?StableDiffusion(XL)?Pipeline$/;
+
+function num(j: Json | undefined, key: string): number | undefined {
+  const v = j?.[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function vaeFacts(configs: (Json | undefined)[]) {
+  const vae = configs.find((c) => c !== undefined);
+  const blocks = vae?.block_out_channels;
+  return {
+    scalingFactor: num(vae, 'scaling_factor') ?? 0.18215,
+    scaleFactor: Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : undefined,
+    latentChannels: num(vae, 'latent_channels'),
+    forceUpcast: vae?.force_upcast === true,
+  };
+}
+
+/**
+ * Reads a model folder's configs: family, schedule config, VAE factors, sizes. Works on config-only
+ * folders (so it can be tested on real configs without weights); `checkSdFiles` then checks the ONNX files.
+ */
+export function readSdFolder(dir: string): SdFolder {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`model folder not found: ${dir}`);
+  if (existsSync(join(root, 'model_index.json'))) return readOptimum(root);
+  if (existsSync(join(root, 'diffusers.json'))) return readFlat(root);
+  throw new Error(`${dir} is not a Stable Diffusion model folder: expected model_index.json (optimum's ONNX layout) or diffusers.json (flat export)`);
+}
+
+function readOptimum(root: string): SdFolder {
+  const index = readJson(join(root, 'model_index.json'));
+  const pipelineClass = typeof index._class_name === 'string' ? index._class_name : '';
+  if (!KNOWN_PIPELINES.test(pipelineClass)) {
+    throw new Error(
+      `${join(root, 'model_index.json')}: pipeline "${pipelineClass || '(none)'}" is not supported; expected a Stable Diffusion 1.x/2.x or SDXL text-to-image pipeline`,
+    );
+  }
+  const sub = (name: string, file: string) => join(root, name, file);
+  const schedulerPath = sub('scheduler', 'scheduler_config.json');
+  if (!existsSync(schedulerPath)) throw new Error(`model folder ${root}: missing scheduler/scheduler_config.json`);
+  const scheduler = parseSchedulerConfig(readJson(schedulerPath), schedulerPath);
+  const unetConfig = optionalJson(sub('unet', 'config.json'));
+  const textConfig = optionalJson(sub('text_encoder', 'config.json'));
+  const tokenizerConfig = optionalJson(sub('tokenizer', 'tokenizer_config.json'));
+  const vae = vaeFacts([optionalJson(sub('vae_decoder', 'config.json')), optionalJson(sub('vae', 'config.json'))]);
+
+  let family: SdFamily;
+  let familyReason: string;
+  const hasSecondEncoder = 'text_encoder_2' in index || existsSync(join(root, 'text_encoder_2'));
+  if (pipelineClass.includes('XL') || hasSecondEncoder) {
+    if (!('text_encoder' in index) && !existsSync(join(root, 'text_encoder'))) {
+      throw new Error(`model folder ${root}: an SDXL folder with text_encoder_2 only (the refiner) is not supported`);
+    }
+    family = 'sdxl';
+    familyReason = pipelineClass.includes('XL') ? `model_index.json: ${pipelineClass}` : 'text_encoder_2 present';
+  } else if (scheduler.predictionType === 'v_prediction') {
+    family = 'sd2';
+    familyReason = 'scheduler prediction_type v_prediction';
+  } else if (num(textConfig, 'hidden_size') === 1024 || num(unetConfig, 'cross_attention_dim') === 1024) {
+    family = 'sd2';
+    familyReason = 'OpenCLIP ViT-H text encoder (1024-dim)';
+  } else if (tokenizerPad(tokenizerConfig) === '!') {
+    family = 'sd2';
+    familyReason = 'tokenizer pads with "!" (OpenCLIP)';
+  } else {
+    family = 'sd1';
+    familyReason = 'CLIP ViT-L text encoder, ε-prediction';
+  }
+  const vaeScaleFactor = vae.scaleFactor;
+  const sampleSize = num(unetConfig, 'sample_size');
+  const side = sampleSize !== undefined ? sampleSize * (vaeScaleFactor ?? 8) : familyDefaultSide(family, scheduler.predictionType);
+  return {
+    dir: root,
+    layout: 'optimum',
+    family,
+    familyReason,
+    pipelineClass,
+    components: {
+      unet: sub('unet', 'model.onnx'),
+      textEncoder: sub('text_encoder', 'model.onnx'),
+      textEncoder2: family === 'sdxl' ? sub('text_encoder_2', 'model.onnx') : undefined,
+      tokenizer: join(root, 'tokenizer'),
+      tokenizer2: family === 'sdxl' ? join(root, 'tokenizer_2') : undefined,
+      vaeDecoder: sub('vae_decoder', 'model.onnx'),
+      vaeEncoder: existsSync(sub('vae_encoder', 'model.onnx')) ? sub('vae_encoder', 'model.onnx') : undefined,
+    },
+    scheduler,
+    schedulerSource: schedulerPath,
+    prediction: scheduler.predictionType,
+    vaeScalingFactor: vae.scalingFactor,
+    vaeScaleFactor,
+    latentChannels: vae.latentChannels ?? num(unetConfig, 'in_channels'),
+    defaultSize: { width: side, height: side },
+    forceZerosForEmptyPrompt: family === 'sdxl' && index.force_zeros_for_empty_prompt !== false,
+    vaeForceUpcast: vae.forceUpcast,
+  };
+}
+
+function tokenizerPad(config: Json | undefined): string | undefined {
+  const pad = config?.pad_token;
+  if (typeof pad === 'string') return pad;
+  if (pad && typeof pad === 'object' && typeof (pad as Json).content === 'string') return (pad as Json).content as string;
+  return undefined;
+}
+
+function familyDefaultSide(family: SdFamily, prediction: PredictionType): number {
+  if (family === 'sdxl') return 1024;
+  if (family === 'sd2' && prediction === 'v_prediction') return 768;
+  return 512;
+}
+
+/** The flat export layout (diffusers.json naming unet.onnx, text_encoder.onnx, vae decoder and tokenizer). */
+function readFlat(root: string): SdFolder {
+  const desc = readJson(join(root, 'diffusers.json'));
+  const where = join(root, 'diffusers.json');
+  if (desc.pipeline !== 'stable-diffusion' || desc.framework !== 'onnx') {
+    throw new Error(`${where}: expected pipeline "stable-diffusion" with framework "onnx", got ${JSON.stringify(desc.pipeline)} / ${JSON.stringify(desc.framework)}`);
+  }
+  const path = (v: unknown, what: string): string => {
+    if (typeof v !== 'string' || v.length === 0) throw new Error(`${where}: missing ${what}`);
+    return join(root, v);
+  };
+  const tok = (desc.tokenizer ?? {}) as Json;
+  const vae = (desc.vae ?? {}) as Json;
+  const schedulerPath = join(root, 'scheduler_config.json');
+  const schedulerJson = optionalJson(schedulerPath);
+  const scheduler = parseSchedulerConfig(schedulerJson ?? SD_DEFAULT_SCHEDULER, schedulerJson ? schedulerPath : 'SD 1.x default scheduler');
+  const scaling = num(desc, 'scale-factor') ?? num(desc, 'scaling-factor') ?? 0.18215;
+  return {
+    dir: root,
+    layout: 'flat',
+    family: 'sd1',
+    familyReason: 'flat stable-diffusion export (diffusers.json)',
+    pipelineClass: 'stable-diffusion',
+    components: {
+      unet: path((desc.unet as Json | undefined)?.path, 'unet.path'),
+      textEncoder: path((desc['text-encoder'] as Json | undefined)?.path, 'text-encoder.path'),
+      tokenizer: path(tok.path, 'tokenizer.path'),
+      vaeDecoder: path(vae.decoder, 'vae.decoder'),
+      vaeEncoder: typeof vae.encoder === 'string' ? join(root, vae.encoder) : undefined,
+    },
+    scheduler,
+    schedulerSource: schedulerJson ? schedulerPath : 'SD 1.x default scheduler (no scheduler_config.json)',
+    prediction: scheduler.predictionType,
+    vaeScalingFactor: scaling,
+    defaultSize: { width: 512, height: 512 },
+    forceZerosForEmptyPrompt: false,
+    vaeForceUpcast: false,
+    tokenizerIds: {
+      bos: num(tok, 'bos-token') ?? 49406,
+      eos: num(tok, 'eos-token') ?? 49407,
+      maxLength: num(tok, 'model-max-length') ?? 77,
+    },
+  };
+}
+
+/** Which ONNX and tokenizer files generation needs; all missing ones are named in one message. */
+export function checkSdFiles(folder: SdFolder, need: { vaeDecoder?: boolean } = {}): void {
+  const c = folder.components;
+  const wanted: [string, string | undefined, 'file' | 'tokenizer'][] = [
+    ['unet', c.unet, 'file'],
+    ['text encoder', c.textEncoder, 'file'],
+    ['second text encoder', c.textEncoder2, 'file'],
+    ['tokenizer', c.tokenizer, 'tokenizer'],
+    ['second tokenizer', c.tokenizer2, 'tokenizer'],
+  ];
+  if (need.vaeDecoder ?? true) wanted.push(['VAE decoder', c.vaeDecoder, 'file']);
+  const missing: string[] = [];
+  for (const [what, path, kind] of wanted) {
+    if (path === undefined) continue;
+    if (kind === 'file' && !existsSync(path)) missing.push(`${what} (${path})`);
+    if (kind === 'tokenizer') {
+      const ok = path.endsWith('.json')
+        ? existsSync(path)
+        : existsSync(join(path, 'tokenizer.json')) || (existsSync(join(path, 'vocab.json')) && existsSync(join(path, 'merges.txt')));
+      if (!ok) missing.push(`${what} (${path}: tokenizer.json or vocab.json + merges.txt)`);
+    }
+  }
+  if (missing.length > 0) {
+    const torch = existsSync(join(folder.dir, 'unet', 'diffusion_pytorch_model.safetensors')) || existsSync(join(folder.dir, 'unet', 'diffusion_pytorch_model.bin')) || existsSync(join(folder.dir, 'vae', 'config.json'));
+    const hint = torch && !existsSync(c.unet) ? '; this looks like a diffusers (PyTorch) folder: export it to ONNX first, e.g. `optimum-cli export onnx --model <id> <out>`' : '';
+    throw new Error(`model folder ${folder.dir} (${folder.family}) is missing: ${missing.join(', ')}${hint}`);
+  }
+}

@@ -1,0 +1,105 @@
+import { realpathSync } from 'node:fs';
+import { openSession } from '../onnx/session.js';
+import type { RuntimeOptions } from '../onnx/providers.js';
+import { loadClipTokenizer, loadClipTokenizerFile } from '../tokenizer/load.js';
+import type { ClipTokenizer } from '../tokenizer/clip.js';
+import { checkSdFiles, readSdFolder, type SdFolder } from './folder.js';
+import type { TextEncoderStage } from './text-encoder.js';
+import { SdUnet } from './unet.js';
+import { SdVaeDecoder } from './vae.js';
+
+/**
+ * An opened model folder. Sessions load on first use and come from the shared session cache, so two legs
+ * naming the same folder (a guidance or prompt pair) run on one UNet session; a weak model's VAE is never
+ * loaded unless asked for.
+ */
+export class SdModel {
+  private unetP?: Promise<SdUnet>;
+  private encodersP?: Promise<TextEncoderStage[]>;
+  private vaeP?: Promise<SdVaeDecoder>;
+  private scaleP?: Promise<number>;
+
+  constructor(
+    readonly folder: SdFolder,
+    readonly runtime: RuntimeOptions,
+  ) {}
+
+  get family() {
+    return this.folder.family;
+  }
+
+  unet(): Promise<SdUnet> {
+    this.unetP ??= openSession(this.folder.components.unet, this.runtime).then((s) => new SdUnet(s, this.folder.family));
+    return this.unetP;
+  }
+
+  private tokenizer(path: string): ClipTokenizer {
+    const ids = this.folder.tokenizerIds;
+    return path.endsWith('.json') ? loadClipTokenizerFile(path, ids ?? {}) : loadClipTokenizer(path);
+  }
+
+  encoders(): Promise<TextEncoderStage[]> {
+    this.encodersP ??= (async () => {
+      const c = this.folder.components;
+      const xl = this.folder.family === 'sdxl';
+      const first: TextEncoderStage = {
+        tokenizer: this.tokenizer(c.tokenizer),
+        session: await openSession(c.textEncoder, this.runtime),
+        layer: xl ? 'penultimate' : 'last',
+        pooled: false,
+      };
+      if (!xl) return [first];
+      const second: TextEncoderStage = {
+        tokenizer: this.tokenizer(c.tokenizer2!),
+        session: await openSession(c.textEncoder2!, this.runtime),
+        layer: 'penultimate',
+        pooled: true,
+      };
+      return [first, second];
+    })();
+    return this.encodersP;
+  }
+
+  vae(): Promise<SdVaeDecoder> {
+    this.vaeP ??= openSession(this.folder.components.vaeDecoder, this.runtime).then(
+      (s) => new SdVaeDecoder(s, this.folder.vaeScalingFactor, this.folder.vaeScaleFactor, this.folder.vaeForceUpcast),
+    );
+    return this.vaeP;
+  }
+
+  /** Pixels per latent cell: from the VAE config, else measured by decoding a small latent once. */
+  vaeScaleFactor(): Promise<number> {
+    if (this.folder.vaeScaleFactor !== undefined) return Promise.resolve(this.folder.vaeScaleFactor);
+    this.scaleP ??= (async () => {
+      const vae = await this.vae();
+      const C = await this.latentChannels();
+      const out = await vae.session.run({ latent_sample: { data: new Float32Array(C * 64), dims: [1, C, 8, 8] } }, ['sample']);
+      return out.sample.dims[2] / 8;
+    })();
+    return this.scaleP;
+  }
+
+  /** Latent channels: declared by the UNet when fixed, else from the VAE / UNet configs, else SD's 4. */
+  async latentChannels(): Promise<number> {
+    return (await this.unet()).latentChannels ?? this.folder.latentChannels ?? 4;
+  }
+}
+
+const models = new Map<string, SdModel>();
+
+/** Opens (once per folder and runtime) a model folder, checking that the files generation needs exist. */
+export function openSdModel(dir: string, runtime: RuntimeOptions = {}, need: { vaeDecoder?: boolean } = {}): SdModel {
+  const folder = readSdFolder(dir);
+  checkSdFiles(folder, need);
+  const key = JSON.stringify([realpathSync(folder.dir), runtime.provider ?? 'cpu', runtime.threads ?? 0]);
+  let m = models.get(key);
+  if (!m) {
+    m = new SdModel(folder, runtime);
+    models.set(key, m);
+  }
+  return m;
+}
+
+export function forgetSdModels(): void {
+  models.clear();
+}

@@ -1,0 +1,112 @@
+import type { OnnxSession } from '../onnx/session.js';
+import type { ClipTokenizer } from '../tokenizer/clip.js';
+import { truncationWarning } from '../tokenizer/clip.js';
+
+/** What a UNet is conditioned on for a batch of prompts. */
+export interface PromptEmbeds {
+  /** encoder_hidden_states [B, S, D]. */
+  readonly hidden: Float32Array;
+  readonly dims: readonly [number, number, number];
+  /** SDXL's pooled projection of text_encoder_2 (text_embeds) [B, P]. */
+  readonly pooled?: Float32Array;
+  readonly pooledDim?: number;
+}
+
+export interface TextEncoderStage {
+  readonly tokenizer: ClipTokenizer;
+  readonly session: OnnxSession;
+  /** SDXL reads the penultimate hidden layer; SD 1.x/2.x the last (SD 2's export already drops its last layer). */
+  readonly layer: 'last' | 'penultimate';
+  /** SDXL's text_encoder_2 also yields the pooled `text_embeds`. */
+  readonly pooled: boolean;
+}
+
+/** `hidden_states.N` outputs of an export, highest index last. */
+function hiddenStateOutputs(session: OnnxSession): string[] {
+  return session.outputs
+    .map((o) => o.name)
+    .filter((n) => /^hidden_states\.\d+$/.test(n))
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+}
+
+function outputFor(stage: TextEncoderStage): string {
+  if (stage.layer === 'last') return 'last_hidden_state';
+  const hs = hiddenStateOutputs(stage.session);
+  if (hs.length < 2) {
+    throw new Error(`${stage.session.path}: SDXL needs the penultimate hidden layer, but the export has no hidden_states.N outputs (export it with optimum, which adds them)`);
+  }
+  return hs[hs.length - 2];
+}
+
+/**
+ * Runs one or two CLIP text encoders on a batch of prompts. Identical prompts in a batch are encoded once.
+ * `warn` receives a message for every prompt cut at the tokenizer's length.
+ */
+export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void): Promise<PromptEmbeds> {
+  const unique = [...new Set(prompts)];
+  const parts: Float32Array[][] = [];
+  const widths: number[] = [];
+  let seq = 0;
+  let pooled: Float32Array[] | undefined;
+  let pooledDim: number | undefined;
+  for (const stage of stages) {
+    const { maxLength } = stage.tokenizer.config;
+    const ids = new Int32Array(unique.length * maxLength);
+    unique.forEach((p, b) => {
+      const e = stage.tokenizer.encode(p);
+      if (e.truncated !== null && stage === stages[0]) warn(truncationWarning(p, e.truncated, maxLength));
+      ids.set(e.ids, b * maxLength);
+    });
+    const hiddenName = outputFor(stage);
+    const names = stage.pooled ? [hiddenName, 'text_embeds'] : [hiddenName];
+    if (stage.pooled && !stage.session.outputs.some((o) => o.name === 'text_embeds')) {
+      throw new Error(`${stage.session.path}: SDXL's second text encoder must output text_embeds (CLIPTextModelWithProjection)`);
+    }
+    const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, names);
+    const h = out[hiddenName];
+    if (h.dims.length !== 3 || h.dims[0] !== unique.length) {
+      throw new Error(`${stage.session.path}: ${hiddenName} has shape [${h.dims.join(', ')}], expected [${unique.length}, ${maxLength}, D]`);
+    }
+    if (seq !== 0 && h.dims[1] !== seq) throw new Error(`text encoders disagree on sequence length: ${seq} vs ${h.dims[1]}`);
+    seq = h.dims[1];
+    const D = h.dims[2];
+    widths.push(D);
+    parts.push(unique.map((_, b) => h.data.subarray(b * seq * D, (b + 1) * seq * D)));
+    if (stage.pooled) {
+      const te = out.text_embeds;
+      pooledDim = te.dims[1];
+      pooled = unique.map((_, b) => te.data.subarray(b * pooledDim!, (b + 1) * pooledDim!));
+    }
+  }
+  // SDXL concatenates the two encoders' features token by token: [B, S, 768 + 1280].
+  const D = widths.reduce((a, b) => a + b, 0);
+  const B = prompts.length;
+  const hidden = new Float32Array(B * seq * D);
+  prompts.forEach((p, b) => {
+    const u = unique.indexOf(p);
+    for (let s = 0; s < seq; s++) {
+      let off = (b * seq + s) * D;
+      parts.forEach((part, k) => {
+        const w = widths[k];
+        hidden.set(part[u].subarray(s * w, (s + 1) * w), off);
+        off += w;
+      });
+    }
+  });
+  let pooledAll: Float32Array | undefined;
+  if (pooled && pooledDim !== undefined) {
+    pooledAll = new Float32Array(B * pooledDim);
+    prompts.forEach((p, b) => pooledAll!.set(pooled![unique.indexOf(p)], b * pooledDim!));
+  }
+  return { hidden, dims: [B, seq, D], pooled: pooledAll, pooledDim };
+}
+
+/** SDXL's `force_zeros_for_empty_prompt`: the unconditional half is zeros, hidden states and pooled alike. */
+export function zeroEmbedsLike(e: PromptEmbeds): PromptEmbeds {
+  return {
+    hidden: new Float32Array(e.hidden.length),
+    dims: e.dims,
+    pooled: e.pooled ? new Float32Array(e.pooled.length) : undefined,
+    pooledDim: e.pooledDim,
+  };
+}

@@ -1,0 +1,97 @@
+import { cfg, discreteGuided, type Denoiser, type DiscreteGuidedModel, type GuidedDenoiser, type Tensor } from '../core/index.js';
+import { tensor } from '../core/index.js';
+import type { RuntimeOptions } from '../models/onnx/providers.js';
+import { openSdModel, type SdModel } from '../models/sd/model.js';
+import { encodePrompts, zeroEmbedsLike, type PromptEmbeds } from '../models/sd/text-encoder.js';
+import { sdxlTimeIds, stackConditions, type UnetCondition } from '../models/sd/unet.js';
+
+/**
+ * One leg of W2SD (paper §4): a model folder (weights), a guidance scale and a prompt. The main step, the
+ * strong (denoising) and the weak (inverting) model of a reflection are three legs; a guidance pair differs
+ * only in scale, a prompt pair only in prompt, a weights pair in folder, a cumulative pair in two of these.
+ */
+export interface LegSpec {
+  readonly model: string;
+  readonly guidance: number;
+  readonly prompt: string;
+  /** undefined: no negative prompt (SDXL then uses zeros when its config says so); "" encodes the empty text. */
+  readonly negativePrompt?: string;
+}
+
+export interface LegContext {
+  readonly runtime: RuntimeOptions;
+  readonly batch: number;
+  readonly width: number;
+  readonly height: number;
+  readonly warn: (msg: string) => void;
+  /** Only the main leg's folder needs a VAE decoder. */
+  readonly needVae?: boolean;
+}
+
+export interface BuiltLeg {
+  readonly spec: LegSpec;
+  readonly model: SdModel;
+  readonly guided: GuidedDenoiser;
+  /** CFG at the leg's scale (1: conditional half only, 0: unconditional only, else one batch of 2B). */
+  readonly denoiser: Denoiser;
+}
+
+function toCondition(e: PromptEmbeds, timeIds: number[] | undefined): UnetCondition {
+  const B = e.dims[0];
+  return {
+    hidden: e.hidden,
+    hiddenDims: e.dims,
+    textEmbeds: e.pooled,
+    textEmbedsDim: e.pooledDim,
+    timeIds: timeIds ? Float32Array.from({ length: B * timeIds.length }, (_, i) => timeIds[i % timeIds.length]) : undefined,
+    timeIdsDim: timeIds?.length,
+  };
+}
+
+function doubled(x: Tensor): Tensor {
+  const out = new Float32Array(x.data.length * 2);
+  out.set(x.data, 0);
+  out.set(x.data, x.data.length);
+  return tensor(out, [x.shape[0] * 2, ...x.shape.slice(1)]);
+}
+
+export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg> {
+  if (!Number.isFinite(spec.guidance)) throw new Error(`guidance scale of leg ${spec.model}: expected a finite number, got ${spec.guidance}`);
+  const model = openSdModel(spec.model, ctx.runtime, { vaeDecoder: ctx.needVae ?? false });
+  const [unet, encoders] = await Promise.all([model.unet(), model.encoders()]);
+  const xl = model.family === 'sdxl';
+  const timeIds = xl ? sdxlTimeIds(ctx.height, ctx.width) : undefined;
+  const B = ctx.batch;
+  const needCond = spec.guidance !== 0;
+  const needUncond = spec.guidance !== 1;
+  const condEmbeds = needCond || (needUncond && spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt)
+    ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn)
+    : undefined;
+  let uncondEmbeds: PromptEmbeds | undefined;
+  if (needUncond) {
+    uncondEmbeds = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt
+      ? zeroEmbedsLike(condEmbeds!)
+      : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);
+  }
+  const cond = condEmbeds && toCondition(condEmbeds, timeIds);
+  const uncond = uncondEmbeds && toCondition(uncondEmbeds, timeIds);
+  const both = cond && uncond ? stackConditions([cond, uncond]) : undefined;
+  const network: DiscreteGuidedModel = {
+    async both(xt, t) {
+      if (!both) throw new Error('internal: a CFG batch was requested from a leg built for one half only');
+      const out = await unet.predict(doubled(xt), t, both);
+      const n = xt.data.length;
+      return [out.slice(0, n), out.slice(n)];
+    },
+    cond: (xt, t) => {
+      if (!cond) throw new Error('internal: conditional half requested from a leg with guidance 0');
+      return unet.predict(xt, t, cond);
+    },
+    uncond: (xt, t) => {
+      if (!uncond) throw new Error('internal: unconditional half requested from a leg with guidance 1');
+      return unet.predict(xt, t, uncond);
+    },
+  };
+  const guided = discreteGuided(network, model.folder.prediction);
+  return { spec, model, guided, denoiser: cfg(guided, spec.guidance) };
+}

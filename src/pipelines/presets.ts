@@ -1,0 +1,68 @@
+import type { LegSpec } from './legs.js';
+
+/**
+ * The paper's training-free pairs (W2SD, Bai et al. 2025, §4–5 and PAPER-NOTES §11): which legs differ and
+ * at what guidance. The main step always runs the strong weights at the main scale (5.5).
+ */
+export const PAIR_PRESETS = ['weights', 'guidance', 'prompt', 'cumulative'] as const;
+export type PairPreset = (typeof PAIR_PRESETS)[number];
+
+export const PAPER_MAIN_GUIDANCE = 5.5;
+
+export interface PairRequest {
+  readonly preset?: PairPreset;
+  /** The main (and, unless `strongModel` says otherwise, strong) model folder. */
+  readonly model: string;
+  readonly strongModel?: string;
+  readonly weakModel?: string;
+  /** The prompt of the main and strong legs (the refined prompt of a prompt pair). */
+  readonly prompt: string;
+  /** The weak leg's prompt (the raw prompt of a prompt pair). */
+  readonly weakPrompt?: string;
+  readonly negativePrompt?: string;
+  readonly mainGuidance?: number;
+  readonly strongGuidance?: number;
+  readonly weakGuidance?: number;
+}
+
+export interface PairLegs {
+  readonly main: LegSpec;
+  readonly strong: LegSpec;
+  readonly weak: LegSpec;
+}
+
+const DEFAULTS: Record<PairPreset, { strong: number; weak: number }> = {
+  weights: { strong: 1.0, weak: 1.0 },
+  guidance: { strong: PAPER_MAIN_GUIDANCE, weak: 0 },
+  prompt: { strong: 1.0, weak: 1.0 },
+  cumulative: { strong: PAPER_MAIN_GUIDANCE, weak: 0 },
+};
+
+/** Resolves a preset (or explicit legs without one) to the three legs, refusing incomplete pairs. */
+export function resolvePair(r: PairRequest): PairLegs {
+  const preset = r.preset;
+  if (preset !== undefined && !PAIR_PRESETS.includes(preset)) {
+    throw new Error(`pair preset: expected one of ${PAIR_PRESETS.join(', ')}, got ${JSON.stringify(preset)}`);
+  }
+  if ((preset === 'weights' || preset === 'cumulative') && !r.weakModel) {
+    throw new Error(`the ${preset} pair needs a weak model folder (--weak-model)`);
+  }
+  if (preset === 'prompt' && r.weakPrompt === undefined) {
+    throw new Error('the prompt pair needs the raw prompt for the weak leg (--weak-prompt); --prompt is the refined one');
+  }
+  const d = preset ? DEFAULTS[preset] : { strong: PAPER_MAIN_GUIDANCE, weak: PAPER_MAIN_GUIDANCE };
+  const strongModel = r.strongModel ?? r.model;
+  const weakModel = r.weakModel ?? strongModel;
+  const neg = r.negativePrompt;
+  return {
+    main: { model: r.model, guidance: r.mainGuidance ?? PAPER_MAIN_GUIDANCE, prompt: r.prompt, negativePrompt: neg },
+    strong: { model: strongModel, guidance: r.strongGuidance ?? d.strong, prompt: r.prompt, negativePrompt: neg },
+    weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg },
+  };
+}
+
+/** Paper §5.2: T' = ⌊T/2⌋ sampling steps with λ = ⌊T'/2⌋, so T' + 2λ ≈ T evaluations. */
+export function equalComputeSteps(steps: number): { steps: number; lambda: number } {
+  const t = Math.max(1, Math.floor(steps / 2));
+  return { steps: t, lambda: Math.floor(t / 2) };
+}

@@ -1,0 +1,370 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { batchGaussian, ddimTimesteps, parseSchedulerConfig } from '../src/core/index.js';
+import { openSession, releaseAllSessions } from '../src/models/onnx/session.js';
+import { loadClipTokenizer } from '../src/models/tokenizer/load.js';
+import { generate, type GenerateOptions } from '../src/pipelines/txt2img.js';
+import {
+  FIXTURES,
+  referenceTextEmbeds,
+  referenceTextEncoder,
+  referenceUnet,
+  writeTinySdFolder,
+  type TinyFolder,
+  type TinyFolderOptions,
+} from './helpers/onnx-graphs.js';
+import { readFileSync } from 'node:fs';
+
+const tmp = mkdtempSync(join(tmpdir(), 'w2sd-pipe-'));
+after(async () => {
+  await releaseAllSessions();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+let folders = 0;
+function folder(o: TinyFolderOptions): TinyFolder {
+  return writeTinySdFolder(join(tmp, `m${folders++}`), o);
+}
+
+/** ᾱ of the scaled_linear schedule from its definition, in float64. */
+const ALPHA = (() => {
+  const a = new Float64Array(1000);
+  let acc = 1;
+  for (let i = 0; i < 1000; i++) {
+    const sq = Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * i) / 999;
+    acc *= 1 - sq * sq;
+    a[i] = acc;
+  }
+  return a;
+})();
+const abar = (t: number) => (t >= 0 ? ALPHA[t] : ALPHA[0]); // set_alpha_to_one: false in every test config
+
+type Eps = (x: Float32Array, t: number) => Float32Array;
+
+/**
+ * diffusers' DDIM (η = 0, no clipping) in its own VP variables, with W2SD's reflection as Algorithm 1 and
+ * PAPER-NOTES §3.5 write it: strong DDIM step t → t', weak model at (x', t) inverts t' → t, then the main step.
+ * Written from the formulas, independently of src/core.
+ */
+function referenceSample(timesteps: number[], ratio: number, x: Float32Array, legs: { main: Eps; strong?: Eps; weak?: Eps }, lambda = 0): Float32Array {
+  const step = (eps: Eps, y: Float32Array, t: number, prev: number, evalT = t) => {
+    const e = eps(y, evalT);
+    const [a, ap] = [abar(t), abar(prev)];
+    return y.map((v, j) => Math.sqrt(ap) * ((v - Math.sqrt(1 - a) * e[j]) / Math.sqrt(a)) + Math.sqrt(1 - ap) * e[j]);
+  };
+  let cur = Float32Array.from(x);
+  timesteps.forEach((t, i) => {
+    const prev = t - ratio;
+    if (i < lambda) {
+      const denoised = step(legs.strong!, cur, t, prev);
+      // inversion: the weak model sees the denoised latent at the upper timestep t; the move maps prev → t
+      const e = legs.weak!(denoised, t);
+      const [a, ap] = [abar(t), abar(prev)];
+      cur = denoised.map((v, j) => Math.sqrt(a) * ((v - Math.sqrt(1 - ap) * e[j]) / Math.sqrt(ap)) + Math.sqrt(1 - a) * e[j]);
+    }
+    cur = step(legs.main, cur, t, prev);
+  });
+  return cur;
+}
+
+/** ε from v for v-prediction models: ε = √(1−ᾱ)·x + √ᾱ·v. */
+function vToEps(model: Eps): Eps {
+  return (x, t) => {
+    const v = model(x, t);
+    const a = abar(t);
+    return x.map((xv, j) => Math.sqrt(1 - a) * xv + Math.sqrt(a) * v[j]);
+  };
+}
+
+/** SD 1.x conditioning straight from the real tiny text encoder session, ids from the folder's tokenizer. */
+async function sd1Embeds(dir: string, prompt: string): Promise<Float32Array> {
+  const tok = loadClipTokenizer(join(dir, 'tokenizer'));
+  const s = await openSession(join(dir, 'text_encoder/model.onnx'));
+  const out = await s.run({ input_ids: { data: tok.encode(prompt).ids, dims: [1, 77] } }, ['last_hidden_state']);
+  return Float32Array.from(out.last_hidden_state.data);
+}
+
+/** The test UNet with classifier-free guidance on one batch item, conditioning per half given. */
+function guidedEps(f: TinyFolder, scale: number, cond: Float32Array, uncond: Float32Array, extras?: { c: Ex; u: Ex }): Eps {
+  const net = referenceUnet(f.unet);
+  return (x, t) => {
+    const dims = [1, 4, Math.sqrt(x.length / 4), Math.sqrt(x.length / 4)];
+    const c = net(x, dims, [t], cond, extras?.c);
+    if (scale === 1) return c;
+    const u = net(x, dims, [t], uncond, extras?.u);
+    return u.map((uv, j) => uv + scale * (c[j] - uv));
+  };
+}
+type Ex = { textEmbeds: Float32Array; timeIds: Float32Array };
+
+function assertClose(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert.ok(worst <= tol * Math.max(1, scale), `${what}: max |Δ| ${worst} (scale ${scale})`);
+}
+
+const SD15_LEADING = (T: number) => ddimTimesteps(parseSchedulerConfig(JSON.parse(readFileSync(`${FIXTURES}/configs/sd15/scheduler/scheduler_config.json`, 'utf8'))), T, 'leading');
+
+const base = (f: TinyFolder, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({
+  model: f.dir,
+  prompt: 'a photo of a cat',
+  negativePrompt: 'blurry',
+  width: 16,
+  height: 16,
+  steps: 4,
+  seed: 7,
+  guidance: 5.5,
+  ...extra,
+});
+
+for (const variant of [
+  { name: 'int64 [B] timestep', unet: { timestep: 'int64' as const } },
+  { name: 'float32 scalar timestep', unet: { timestep: 'float32-scalar' as const } },
+  { name: 'fp16 IO', unet: { io: 'float16' as const, timestep: 'float16' as const } },
+]) {
+  test(`txt2img SD 1.x (${variant.name}): latents match an independent DDIM + CFG over the same networks`, async () => {
+    const f = folder({ family: 'sd1', unet: variant.unet });
+    const r = await generate(base(f));
+    assert.deepEqual(r.latentShape, [1, 4, 8, 8]);
+    const T = SD15_LEADING(4);
+    assert.deepEqual(T, [751, 501, 251, 1]);
+    const eps = guidedEps(f, 5.5, await sd1Embeds(f.dir, 'a photo of a cat'), await sd1Embeds(f.dir, 'blurry'));
+    const expected = referenceSample(T, 250, batchGaussian(7, [1, 4, 8, 8]), { main: eps });
+    assertClose(r.latents, expected, variant.unet.io === 'float16' ? 2e-2 : 1e-4, 'final latent');
+    assert.equal(r.evaluations, 4);
+    assert.deepEqual(Object.values(r.unetRuns), [4]); // CFG halves in one batch: one UNet run per step
+  });
+}
+
+test('txt2img SD 2.x: v-prediction is read off the network as diffusers does', async () => {
+  const f = folder({ family: 'sd2' });
+  const r = await generate(base(f, { negativePrompt: undefined }));
+  assert.equal(r.family, 'sd2');
+  const eps = vToEps(guidedEps(f, 5.5, await sd1Embeds(f.dir, 'a photo of a cat'), await sd1Embeds(f.dir, '')));
+  assertClose(r.latents, referenceSample(SD15_LEADING(4), 250, batchGaussian(7, [1, 4, 8, 8]), { main: eps }), 1e-4, 'final latent');
+});
+
+test('txt2img SDXL: penultimate layers of both encoders, pooled text_embeds, time_ids, zeros for an absent negative prompt', async () => {
+  for (const ids of ['int32', 'int64'] as const) {
+    const f = folder({ family: 'sdxl', ids });
+    const r = await generate(base(f, { negativePrompt: undefined, width: 32, height: 16, steps: 3 }));
+    assert.equal(r.family, 'sdxl');
+    assert.deepEqual(r.latentShape, [1, 4, 8, 16]);
+    const [e1, e2] = f.encoders!;
+    const tok1 = loadClipTokenizer(join(f.dir, 'tokenizer'));
+    const tok2 = loadClipTokenizer(join(f.dir, 'tokenizer_2'));
+    const ids1 = Array.from(tok1.encode('a photo of a cat').ids);
+    const ids2 = Array.from(tok2.encode('a photo of a cat').ids);
+    assert.equal(ids2[10], 0, 'tokenizer_2 pads with "!" = 0');
+    const h1 = referenceTextEncoder(e1)(ids1, e1.layers - 1);
+    const h2 = referenceTextEncoder(e2)(ids2, e2.layers - 1);
+    const hidden = new Float32Array(77 * 10);
+    for (let s = 0; s < 77; s++) {
+      hidden.set(h1.subarray(s * 4, s * 4 + 4), s * 10);
+      hidden.set(h2.subarray(s * 6, s * 6 + 6), s * 10 + 4);
+    }
+    const timeIds = Float32Array.of(16, 32, 0, 0, 16, 32); // (height, width, top, left, height, width)
+    const c = { textEmbeds: referenceTextEmbeds(e2)(ids2), timeIds };
+    const u = { textEmbeds: new Float32Array(5), timeIds };
+    const net = referenceUnet(f.unet);
+    const eps: Eps = (x, t) => {
+      const dims = [1, 4, 8, 16];
+      const cc = net(x, dims, [t], hidden, c);
+      const uu = net(x, dims, [t], new Float32Array(hidden.length), u);
+      return uu.map((v, j) => v + 5.5 * (cc[j] - v));
+    };
+    // sdxl-turbo's config: trailing spacing; DDIM lands at t − 1000//3 and the next step starts at the next timestep
+    const expected = referenceSample([999, 666, 332], 333, batchGaussian(7, [1, 4, 8, 16]), { main: eps });
+    assertClose(r.latents, expected, 1e-4, `final latent (${ids} ids)`);
+  }
+});
+
+test('txt2img: batch items have their own noise; item 0 of a batch equals the single image', async () => {
+  const f = folder({ family: 'sd1' });
+  const one = await generate(base(f, { steps: 3 }));
+  const two = await generate(base(f, { steps: 3, batch: 2 }));
+  assert.deepEqual(two.latentShape, [2, 4, 8, 8]);
+  assertClose(two.latents.subarray(0, 256), one.latents, 1e-5, 'item 0');
+  let diff = 0;
+  for (let i = 0; i < 256; i++) diff += Math.abs(two.latents[i] - two.latents[256 + i]);
+  assert.ok(diff > 1, 'item 1 differs');
+  assert.equal(two.images.length, 2);
+  assert.equal(two.evaluations, 3);
+});
+
+test('txt2img: VAE decode with the folder scaling factor, PNG with parameters in tEXt, written atomically', async () => {
+  const f = folder({ family: 'sd1' });
+  const out = join(tmp, 'out', 'img.png');
+  const r = await generate(base(f, { steps: 2, output: out, batch: 2 }));
+  assert.deepEqual(r.files, [join(tmp, 'out', 'img-0.png'), join(tmp, 'out', 'img-1.png')]);
+  assert.deepEqual(readdirSync(join(tmp, 'out')).sort(), ['img-0.png', 'img-1.png']);
+  // decode by hand: latents / 0.18215 through the real tiny VAE, then (x/2 + 0.5)·255
+  const vae = await openSession(join(f.dir, 'vae_decoder/model.onnx'));
+  const z = r.latents.subarray(256, 512).map((v) => v / 0.18215);
+  const img = (await vae.run({ latent_sample: { data: z, dims: [1, 4, 8, 8] } })).sample;
+  assert.deepEqual([...img.dims], [1, 3, 16, 16]);
+  const png = PNG.sync.read(readFileSync(r.files[1]));
+  assert.equal(png.width, 16);
+  assert.equal(png.height, 16);
+  for (let p = 0; p < 256; p++) {
+    for (let c = 0; c < 3; c++) {
+      const want = Math.round(Math.min(Math.max(img.data[c * 256 + p] / 2 + 0.5, 0), 1) * 255);
+      assert.ok(Math.abs(png.data[p * 4 + c] - want) <= 1, `pixel ${p} channel ${c}`);
+    }
+  }
+  const text = pngText(readFileSync(r.files[1]));
+  assert.match(text.parameters, /^a photo of a cat\nNegative prompt: blurry\nSteps: 2, Sampler: ddim, CFG scale: 5\.5, Seed: 7, Batch item: 1, Size: 16x16/);
+  const meta = JSON.parse(text.w2sd) as Record<string, unknown>;
+  assert.equal(meta.method, 'cfg');
+  assert.equal(meta.seed, 7);
+  assert.equal(meta.batchItem, 1);
+});
+
+/** PNG text chunks, parsed here from the chunk layout (length, type, data, CRC). */
+function pngText(buf: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let off = 8;
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    if (type === 'tEXt') {
+      const z = data.indexOf(0);
+      out[data.toString('latin1', 0, z)] = data.toString('latin1', z + 1);
+    } else if (type === 'iTXt') {
+      const z = data.indexOf(0);
+      let p = z + 3;
+      p = data.indexOf(0, p) + 1;
+      p = data.indexOf(0, p) + 1;
+      out[data.toString('latin1', 0, z)] = data.toString('utf8', p);
+    }
+    off += 12 + len;
+  }
+  return out;
+}
+
+test('txt2img: a non-Latin-1 prompt goes to iTXt and reads back as UTF-8', async () => {
+  const f = folder({ family: 'sd1' });
+  const out = join(tmp, 'utf8.png');
+  await generate(base(f, { steps: 1, output: out, prompt: 'ein Kätzchen 猫', method: 'plain' }));
+  const text = pngText(readFileSync(out));
+  assert.match(text.parameters, /^ein Kätzchen 猫\n/);
+  assert.equal((JSON.parse(text.w2sd) as { legs: { main: { prompt: string } } }).legs.main.prompt, 'ein Kätzchen 猫');
+});
+
+test('W2SD cumulative pair: latents match Algorithm 1 over two weights at CFG 5.5 vs 0; weak runs only in the window', async () => {
+  const strong = folder({ family: 'sd1', unet: { seed: 1 } });
+  const weak = folder({ family: 'sd1', unet: { seed: 2 } });
+  const weakUnet = await openSession(join(weak.dir, 'unet/model.onnx'));
+  const seen: number[] = [];
+  const T = 5;
+  const lambda = 3;
+  const r = await generate(
+    base(strong, {
+      steps: T,
+      pair: 'cumulative',
+      weakModel: weak.dir,
+      lambda,
+      onProgress: () => seen.push(weakUnet.stats.runs),
+    }),
+  );
+  assert.equal(r.method, 'w2sd');
+  const runs0 = seen[0] - 1;
+  assert.deepEqual(seen.map((n) => n - runs0), [1, 2, 3, 3, 3], 'weak UNet runs after each step');
+  assert.equal(r.evaluations, T + 2 * lambda);
+  assert.deepEqual(r.evaluationsByLeg, { main: T, strong: lambda, weak: lambda });
+  assert.equal(r.unetRuns[join(strong.dir, 'unet/model.onnx')], T + lambda);
+  assert.equal(r.unetRuns[join(weak.dir, 'unet/model.onnx')], lambda);
+  const c = await sd1Embeds(strong.dir, 'a photo of a cat');
+  const u = await sd1Embeds(strong.dir, 'blurry');
+  const legs = { main: guidedEps(strong, 5.5, c, u), strong: guidedEps(strong, 5.5, c, u), weak: guidedEps(weak, 0, c, u) };
+  // guidance 0 = the unconditional half alone
+  legs.weak = ((net) => (x: Float32Array, t: number) => net(x, [1, 4, 8, 8], [t], u))(referenceUnet(weak.unet));
+  const expected = referenceSample(SD15_LEADING(T), 200, batchGaussian(7, [1, 4, 8, 8]), legs, lambda);
+  assertClose(r.latents, expected, 1e-4, 'W2SD latent');
+  // …and reflection changed something: plain CFG on the same noise differs
+  const cfgOnly = await generate(base(strong, { steps: T }));
+  let d = 0;
+  for (let i = 0; i < 256; i++) d += Math.abs(cfgOnly.latents[i] - r.latents[i]);
+  assert.ok(d > 1e-2, `reflection moved the result (${d})`);
+});
+
+test('W2SD guidance pair (Z-Sampling) on one folder: one UNet session, T + 2λ runs, λ = 49 of T = 50 by default', async () => {
+  const f = folder({ family: 'sd1' });
+  const r = await generate(base(f, { steps: 50, pair: 'guidance', width: 16, height: 16 }));
+  assert.equal(r.lambda, 49);
+  assert.equal(r.evaluations, 50 + 2 * 49);
+  assert.equal(r.expectedEvaluations, 148);
+  assert.deepEqual(Object.keys(r.unetRuns), [join(f.dir, 'unet/model.onnx')]);
+  assert.equal(r.unetRuns[join(f.dir, 'unet/model.onnx')], 148);
+  assert.deepEqual(r.legs.strong, { model: f.dir, guidance: 5.5, prompt: 'a photo of a cat', negativePrompt: 'blurry' });
+  assert.equal(r.legs.weak.guidance, 0);
+});
+
+test('W2SD prompt pair shares the model; equal compute takes ⌊T/2⌋ steps with λ = ⌊T′/2⌋', async () => {
+  const f = folder({ family: 'sd1' });
+  const r = await generate(base(f, { steps: 10, pair: 'prompt', weakPrompt: 'cat', equalCompute: true }));
+  assert.equal(r.steps, 5);
+  assert.equal(r.lambda, 2);
+  assert.equal(r.evaluations, 5 + 2 * 2);
+  assert.equal(Object.keys(r.unetRuns).length, 1);
+  assert.equal(r.legs.strong.guidance, 1);
+  assert.equal(r.legs.weak.prompt, 'cat');
+  assert.equal(r.legs.main.guidance, 5.5);
+});
+
+test('baselines on the same folders: plain, self-reflection, S2WD, autoguidance', async () => {
+  const strong = folder({ family: 'sd1', unet: { seed: 1 } });
+  const weak = folder({ family: 'sd1', unet: { seed: 2 } });
+  const p = await generate(base(strong, { steps: 3, method: 'plain' }));
+  assert.equal(p.legs.main.guidance, 1);
+  const self = await generate(base(strong, { steps: 3, method: 'self-reflection', pair: 'weights', weakModel: weak.dir }));
+  assert.deepEqual(self.evaluationsByLeg, { main: 3, strong: 4 });
+  assert.equal(self.unetRuns[join(weak.dir, 'unet/model.onnx')], undefined);
+  const w = await generate(base(strong, { steps: 3, pair: 'weights', weakModel: weak.dir }));
+  const s = await generate(base(strong, { steps: 3, method: 's2wd', pair: 'weights', weakModel: weak.dir }));
+  assert.equal(s.evaluations, 7);
+  let d = 0;
+  for (let i = 0; i < 256; i++) d += Math.abs(w.latents[i] - s.latents[i]);
+  assert.ok(d > 1e-3, 'S2WD reverses the reflection');
+  const ag = await generate(base(strong, { steps: 3, method: 'autoguidance', pair: 'weights', weakModel: weak.dir }));
+  assert.deepEqual(ag.evaluationsByLeg, { strong: 3, weak: 3 });
+});
+
+test('errors: bad sizes, incomplete or mismatched pairs, missing files, output name', async () => {
+  const f = folder({ family: 'sd1' });
+  await assert.rejects(generate(base(f, { width: 24 })), /width 24: expected a positive multiple of 16 \(8 × the VAE factor 2\)/);
+  await assert.rejects(generate(base(f, { height: 0 })), /height 0/);
+  await assert.rejects(generate(base(f, { pair: 'weights' })), /weights pair needs a weak model folder \(--weak-model\)/);
+  await assert.rejects(generate(base(f, { pair: 'prompt' })), /prompt pair needs the raw prompt/);
+  await assert.rejects(generate(base(f, { method: 'w2sd' })), /method w2sd needs a pair/);
+  const xl = folder({ family: 'sdxl' });
+  await assert.rejects(generate(base(f, { pair: 'weights', weakModel: xl.dir })), /weak model .* does not share the main model's latent space .*VAE scaling_factor 0\.13025 vs 0\.18215/);
+  const wide = folder({ family: 'sd1', vae: { latent_channels: 8 }, unet: { seed: 4, channels: 8 } });
+  rmSync(join(wide.dir, 'unet/config.json'));
+  await assert.rejects(generate(base(f, { pair: 'cumulative', weakModel: wide.dir })), /8 latent channels vs 4/);
+  const broken = folder({ family: 'sd1' });
+  rmSync(join(broken.dir, 'unet/model.onnx'));
+  await assert.rejects(generate(base(broken)), /is missing: unet \(.*unet\/model\.onnx\)/);
+  await assert.rejects(generate(base(f, { output: join(tmp, 'x.jpg') })), /expected a \.png file name/);
+});
+
+test('abort: nothing is written when sampling is cancelled', async () => {
+  const f = folder({ family: 'sd1' });
+  const dir = join(tmp, 'abort');
+  const ac = new AbortController();
+  await assert.rejects(
+    generate(base(f, { steps: 6, output: join(dir, 'a.png'), signal: ac.signal, onProgress: (p) => p.step === 2 && ac.abort() })),
+    (err: Error) => err.name === 'AbortError',
+  );
+  assert.ok(!existsSync(dir) || readdirSync(dir).length === 0);
+});
