@@ -130,6 +130,11 @@ test('folder: unknown layouts are refused, saying what is missing or unsupported
   assert.throws(() => readSdFolder(refiner), /text_encoder_2 only \(the refiner\) is not supported/);
   const badJson = variant('badjson', (d) => writeFileSync(join(d, 'model_index.json'), '{ not json'));
   assert.throws(() => readSdFolder(badJson), /model_index\.json is not valid JSON/);
+  // an SDXL-type folder with an EDM scheduler (σ-defined, no betas) must not be read as a betas schedule
+  const edm = variant('edm', (d) =>
+    writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), JSON.stringify({ _class_name: 'EDMDPMSolverMultistepScheduler', sigma_min: 0.002, sigma_max: 80, sigma_data: 0.5 })),
+  );
+  assert.throws(() => readSdFolder(edm), /scheduler EDMDPMSolverMultistepScheduler is not supported/);
 });
 
 test('folder: the flat tiny-sd-export layout is read from diffusers.json', () => {

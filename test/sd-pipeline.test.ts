@@ -368,3 +368,104 @@ test('abort: nothing is written when sampling is cancelled', async () => {
   );
   assert.ok(!existsSync(dir) || readdirSync(dir).length === 0);
 });
+
+test('W2SD weights pair: strong and weak folders without a VAE decoder are accepted (only the main leg decodes)', async () => {
+  const main = folder({ family: 'sd1', unet: { seed: 1 } });
+  const strong = folder({ family: 'sd1', unet: { seed: 1 }, noVae: true });
+  const weak = folder({ family: 'sd1', unet: { seed: 2 }, noVae: true });
+  const r = await generate(base(main, { steps: 3, pair: 'weights', strongModel: strong.dir, weakModel: weak.dir }));
+  assert.equal(r.evaluations, 3 + 2 * 2);
+  assert.equal(r.unetRuns[join(weak.dir, 'unet/model.onnx')], 2);
+  assert.equal(r.images.length, 1);
+});
+
+test('presets: the guidance and cumulative pairs and legs without a preset reflect at the main scale unless told otherwise', async () => {
+  const f = folder({ family: 'sd1' });
+  const weak = folder({ family: 'sd1', unet: { seed: 2 } });
+  const g = await generate(base(f, { steps: 2, pair: 'guidance', guidance: 7.5 }));
+  assert.deepEqual([g.legs.main.guidance, g.legs.strong.guidance, g.legs.weak.guidance], [7.5, 7.5, 0]);
+  const c = await generate(base(f, { steps: 2, pair: 'cumulative', weakModel: weak.dir, guidance: 3 }));
+  assert.deepEqual([c.legs.main.guidance, c.legs.strong.guidance, c.legs.weak.guidance], [3, 3, 0]);
+  // self-reflection (weak := strong) must reflect with the main leg itself: one leg, one CFG scale
+  const s = await generate(base(f, { steps: 2, method: 'self-reflection', guidance: 7.5 }));
+  assert.equal(s.legs.strong.guidance, 7.5);
+  // the weights and prompt pairs keep the paper's 1.0 / 1.0 whatever the main scale
+  const w = await generate(base(f, { steps: 2, pair: 'weights', weakModel: weak.dir, guidance: 7.5 }));
+  assert.deepEqual([w.legs.strong.guidance, w.legs.weak.guidance], [1, 1]);
+  const o = await generate(base(f, { steps: 2, pair: 'guidance', guidance: 7.5, strongGuidance: 4 }));
+  assert.equal(o.legs.strong.guidance, 4);
+});
+
+test('txt2img: the CFG batch is [uncond; cond], as diffusers concatenates it', async () => {
+  const f = folder({ family: 'sd1' });
+  const unet = await openSession(join(f.dir, 'unet/model.onnx'));
+  const seen: Float32Array[] = [];
+  const run = unet.run.bind(unet);
+  unet.run = (feeds, names) => {
+    seen.push(Float32Array.from(feeds.encoder_hidden_states.data as Float32Array));
+    return run(feeds, names);
+  };
+  try {
+    await generate(base(f, { steps: 1 }));
+  } finally {
+    unet.run = run;
+  }
+  assert.equal(seen.length, 1);
+  const per = 77 * 32;
+  assert.equal(seen[0].length, 2 * per);
+  assertClose(seen[0].subarray(0, per), await sd1Embeds(f.dir, 'blurry'), 1e-6, 'first half = negative prompt');
+  assertClose(seen[0].subarray(per), await sd1Embeds(f.dir, 'a photo of a cat'), 1e-6, 'second half = prompt');
+});
+
+test('txt2img: a VAE config with latents_mean / latents_std decodes latents·std/scaling + mean (diffusers SDXL)', async () => {
+  const mean = [0.5, -0.25, 1, 0];
+  const std = [2, 0.5, 1.5, 1];
+  const f = folder({ family: 'sd1', vae: { latents_mean: mean, latents_std: std } });
+  const r = await generate(base(f, { steps: 2, output: join(tmp, 'stats.png') }));
+  const vae = await openSession(join(f.dir, 'vae_decoder/model.onnx'));
+  const z = r.latents.map((v, i) => (v * std[Math.floor(i / 64)]) / 0.18215 + mean[Math.floor(i / 64)]);
+  const img = (await vae.run({ latent_sample: { data: z, dims: [1, 4, 8, 8] } })).sample;
+  const png = PNG.sync.read(readFileSync(r.files[0]));
+  let off = 0;
+  for (let p = 0; p < 256; p++) {
+    for (let c = 0; c < 3; c++) {
+      const want = Math.round(Math.min(Math.max(img.data[c * 256 + p] / 2 + 0.5, 0), 1) * 255);
+      off = Math.max(off, Math.abs(png.data[p * 4 + c] - want));
+    }
+  }
+  assert.ok(off <= 1, `largest pixel difference ${off}`);
+  // the statistics are part of the latent space: a pair whose VAE lacks them is refused
+  const plainVae = folder({ family: 'sd1', unet: { seed: 2 } });
+  await assert.rejects(generate(base(f, { pair: 'weights', weakModel: plainVae.dir })), /does not share the main model's latent space .*latents_mean\/latents_std/);
+});
+
+test('txt2img: fractional timesteps (Euler, linspace) reach an int64-timestep UNet truncated, as optimum casts them', async () => {
+  const f = folder({ family: 'sd1', scheduler: { timestep_spacing: 'linspace' } });
+  const unet = await openSession(join(f.dir, 'unet/model.onnx'));
+  const fed: number[] = [];
+  const run = unet.run.bind(unet);
+  unet.run = (feeds, names) => {
+    fed.push(feeds.timestep.data[0]);
+    return run(feeds, names);
+  };
+  try {
+    await generate(base(f, { steps: 7, sampler: 'euler' }));
+  } finally {
+    unet.run = run;
+  }
+  // np.linspace(0, 999, 7)[::-1] = 999, 832.5, 666, 499.5, 333, 166.5, 0; numpy's float → int64 cast truncates
+  assert.deepEqual(fed, [999, 832, 666, 499, 333, 166, 0]);
+});
+
+test('counts: expected evaluations hold for Heun (2T − 1 main calls) and an explicit λ under equal compute is reported', async () => {
+  const f = folder({ family: 'sd1' });
+  const h = await generate(base(f, { steps: 3, pair: 'guidance', sampler: 'heun' }));
+  assert.equal(h.evaluations, 2 * 3 - 1 + 2 * 2);
+  assert.equal(h.expectedEvaluations, h.evaluations);
+  const ag = await generate(base(f, { steps: 3, method: 'autoguidance', pair: 'guidance', sampler: 'heun' }));
+  assert.equal(ag.evaluations, 2 * (2 * 3 - 1));
+  assert.equal(ag.expectedEvaluations, ag.evaluations);
+  const ec = await generate(base(f, { steps: 10, pair: 'guidance', equalCompute: true, lambda: 7 }));
+  assert.equal(ec.lambda, 2);
+  assert.match(ec.warnings.join('\n'), /lambda 7 ignored: equal compute sets λ = ⌊T′\/2⌋ = 2/);
+});

@@ -75,13 +75,14 @@ export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg
   }
   const cond = condEmbeds && toCondition(condEmbeds, timeIds);
   const uncond = uncondEmbeds && toCondition(uncondEmbeds, timeIds);
-  const both = cond && uncond ? stackConditions([cond, uncond]) : undefined;
+  // diffusers' order: unconditional half first
+  const both = cond && uncond ? stackConditions([uncond, cond]) : undefined;
   const network: DiscreteGuidedModel = {
     async both(xt, t) {
       if (!both) throw new Error('internal: a CFG batch was requested from a leg built for one half only');
       const out = await unet.predict(doubled(xt), t, both);
       const n = xt.data.length;
-      return [out.slice(0, n), out.slice(n)];
+      return [out.slice(n), out.slice(0, n)];
     },
     cond: (xt, t) => {
       if (!cond) throw new Error('internal: conditional half requested from a leg with guidance 0');

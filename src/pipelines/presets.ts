@@ -31,11 +31,16 @@ export interface PairLegs {
   readonly weak: LegSpec;
 }
 
-const DEFAULTS: Record<PairPreset, { strong: number; weak: number }> = {
-  weights: { strong: 1.0, weak: 1.0 },
-  guidance: { strong: PAPER_MAIN_GUIDANCE, weak: 0 },
-  prompt: { strong: 1.0, weak: 1.0 },
-  cumulative: { strong: PAPER_MAIN_GUIDANCE, weak: 0 },
+/**
+ * Reflection scales of each preset given the main scale: the guidance and cumulative pairs denoise at the
+ * main scale (Z-Sampling's strong step is the ordinary CFG step), the weights and prompt pairs at 1.0 on both
+ * legs to keep guidance out of the gap.
+ */
+const DEFAULTS: Record<PairPreset, (main: number) => { strong: number; weak: number }> = {
+  weights: () => ({ strong: 1.0, weak: 1.0 }),
+  guidance: (main) => ({ strong: main, weak: 0 }),
+  prompt: () => ({ strong: 1.0, weak: 1.0 }),
+  cumulative: (main) => ({ strong: main, weak: 0 }),
 };
 
 /** Resolves a preset (or explicit legs without one) to the three legs, refusing incomplete pairs. */
@@ -50,12 +55,14 @@ export function resolvePair(r: PairRequest): PairLegs {
   if (preset === 'prompt' && r.weakPrompt === undefined) {
     throw new Error('the prompt pair needs the raw prompt for the weak leg (--weak-prompt); --prompt is the refined one');
   }
-  const d = preset ? DEFAULTS[preset] : { strong: PAPER_MAIN_GUIDANCE, weak: PAPER_MAIN_GUIDANCE };
+  const main = r.mainGuidance ?? PAPER_MAIN_GUIDANCE;
+  // without a preset every leg runs at the main scale (so self-reflection reflects with the main leg itself)
+  const d = preset ? DEFAULTS[preset](main) : { strong: main, weak: main };
   const strongModel = r.strongModel ?? r.model;
   const weakModel = r.weakModel ?? strongModel;
   const neg = r.negativePrompt;
   return {
-    main: { model: r.model, guidance: r.mainGuidance ?? PAPER_MAIN_GUIDANCE, prompt: r.prompt, negativePrompt: neg },
+    main: { model: r.model, guidance: main, prompt: r.prompt, negativePrompt: neg },
     strong: { model: strongModel, guidance: r.strongGuidance ?? d.strong, prompt: r.prompt, negativePrompt: neg },
     weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg },
   };

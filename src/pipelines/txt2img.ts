@@ -139,14 +139,17 @@ interface LatentSpace {
   readonly channels: number;
   readonly factor?: number;
   readonly scaling: number;
+  /** latents_mean / latents_std of the VAE config, as text ('none' when absent). */
+  readonly stats: string;
 }
 
 async function latentSpaceOf(m: SdModel, probe: boolean): Promise<LatentSpace> {
   const factor = m.folder.vaeScaleFactor ?? (probe ? await m.vaeScaleFactor() : undefined);
-  return { channels: await m.latentChannels(), factor, scaling: m.folder.vaeScalingFactor };
+  const { vaeLatentsMean: mean, vaeLatentsStd: std } = m.folder;
+  return { channels: await m.latentChannels(), factor, scaling: m.folder.vaeScalingFactor, stats: mean && std ? JSON.stringify({ mean, std }) : 'none' };
 }
 
-/** A pair must share one latent space: same channels, same VAE (factor and scaling). Text encoders may differ. */
+/** A pair must share one latent space: same channels, same VAE (factor, scaling, latent statistics). Text encoders may differ. */
 async function checkLatentSpaces(main: SdModel, others: { role: string; model: SdModel }[], warn: (m: string) => void): Promise<LatentSpace> {
   const ref = await latentSpaceOf(main, true);
   for (const { role, model } of others) {
@@ -156,6 +159,7 @@ async function checkLatentSpaces(main: SdModel, others: { role: string; model: S
     if (ls.channels !== ref.channels) problems.push(`${ls.channels} latent channels vs ${ref.channels}`);
     if (ls.factor !== undefined && ls.factor !== ref.factor) problems.push(`VAE factor ${ls.factor} vs ${ref.factor}`);
     if (ls.scaling !== ref.scaling) problems.push(`VAE scaling_factor ${ls.scaling} vs ${ref.scaling}`);
+    if (ls.stats !== ref.stats) problems.push(`VAE latents_mean/latents_std ${ls.stats} vs ${ref.stats}`);
     if (problems.length > 0) {
       throw new Error(`the ${role} model ${model.folder.dir} (${model.family}) does not share the main model's latent space (${main.folder.dir}, ${main.family}): ${problems.join(', ')}`);
     }
@@ -221,7 +225,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
 
   // Open the folders (configs and files only) and fix the geometry before loading any network.
   const mainModel = openSdModel(o.model, runtime, { vaeDecoder: true });
-  const legModels = used.map((role) => ({ role, model: openSdModel(pairLegs[role].model, runtime) }));
+  // only the main folder decodes: a strong or weak folder may come without a VAE decoder
+  const legModels = used.map((role) => ({ role, model: openSdModel(pairLegs[role].model, runtime, { vaeDecoder: false }) }));
   const space = await checkLatentSpaces(mainModel, legModels, warn);
   const factor = space.factor!;
   const width = o.width ?? mainModel.folder.defaultSize.width;
@@ -261,6 +266,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const sampler = samplerName === 'ddim' ? ddim({ ...x0, eta: o.eta }) : samplerByName(samplerName, { eta: o.eta });
   const settings = { inversion, repeats: o.repeats, x0 };
   const ec = o.equalCompute ? equalComputeSteps(steps) : undefined;
+  if (ec && o.lambda !== undefined && o.lambda !== ec.lambda) warn(`lambda ${o.lambda} ignored: equal compute sets λ = ⌊T′/2⌋ = ${ec.lambda}`);
   const lambda = ec ? ec.lambda : o.lambda ?? steps - 1;
   const reflectionLegs = () => ({ main: den('main'), strong: den('strong'), weak: den('weak') });
   let m: Method;
@@ -286,7 +292,9 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       m = ec ? equalCompute(method, reflectionLegs(), settings) : w2sd(method, reflectionLegs(), { ...settings, lambda });
   }
   const takenSteps = ec ? ec.steps : steps;
-  const expectedEvaluations = method === 'autoguidance' ? 2 * steps : m.nfe(steps);
+  // Heun evaluates twice per step except the last (to σ = 0, an Euler step); reflection steps are single
+  const mainCalls = (t: number) => (samplerName === 'heun' ? 2 * t - 1 : t);
+  const expectedEvaluations = method === 'autoguidance' ? 2 * mainCalls(steps) : m.nfe(steps) + mainCalls(takenSteps) - takenSteps;
 
   const unetSessions = new Set<OnnxSession>();
   for (const l of Object.values(legs)) unetSessions.add((await l!.model.unet()).session);

@@ -42,6 +42,9 @@ export interface SdFolder {
   readonly forceZerosForEmptyPrompt: boolean;
   /** SDXL's VAE overflows in float16; diffusers upcasts it. */
   readonly vaeForceUpcast: boolean;
+  /** Per-channel latent statistics some SDXL-type VAEs state; diffusers then decodes latents·std/scaling + mean. */
+  readonly vaeLatentsMean?: readonly number[];
+  readonly vaeLatentsStd?: readonly number[];
   /** Flat layouts: tokenizer ids given by the exporter's description. */
   readonly tokenizerIds?: { readonly bos: number; readonly eos: number; readonly maxLength: number };
 }
@@ -86,14 +89,33 @@ function num(j: Json | undefined, key: string): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-function vaeFacts(configs: (Json | undefined)[]) {
-  const vae = configs.find((c) => c !== undefined);
+function numbers(j: Json | undefined, key: string, source: string): number[] | undefined {
+  const v = j?.[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new Error(`${source}: "${key}" must be a list of finite numbers, got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
+function vaeFacts(configs: { path: string; json: Json | undefined }[]) {
+  const found = configs.find((c) => c.json !== undefined);
+  const vae = found?.json;
   const blocks = vae?.block_out_channels;
+  const mean = numbers(vae, 'latents_mean', found?.path ?? '');
+  const std = numbers(vae, 'latents_std', found?.path ?? '');
+  // diffusers applies the statistics only when both are given
+  const stats = mean && std ? { mean, std } : undefined;
+  if (stats && (mean!.length !== std!.length || std!.some((x) => !(x > 0)))) {
+    throw new Error(`${found!.path}: latents_mean and latents_std must have one value per latent channel, std positive`);
+  }
   return {
     scalingFactor: num(vae, 'scaling_factor') ?? 0.18215,
     scaleFactor: Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : undefined,
     latentChannels: num(vae, 'latent_channels'),
     forceUpcast: vae?.force_upcast === true,
+    latentsMean: stats?.mean,
+    latentsStd: stats?.std,
   };
 }
 
@@ -120,11 +142,17 @@ function readOptimum(root: string): SdFolder {
   const sub = (name: string, file: string) => join(root, name, file);
   const schedulerPath = sub('scheduler', 'scheduler_config.json');
   if (!existsSync(schedulerPath)) throw new Error(`model folder ${root}: missing scheduler/scheduler_config.json`);
-  const scheduler = parseSchedulerConfig(readJson(schedulerPath), schedulerPath);
+  const schedulerJson = readJson(schedulerPath);
+  const schedulerClass = typeof schedulerJson._class_name === 'string' ? schedulerJson._class_name : '';
+  if (/^(EDM|FlowMatch)/.test(schedulerClass)) {
+    // these define σ directly, not by betas: reading them as a VP schedule would silently use default betas
+    throw new Error(`${schedulerPath}: scheduler ${schedulerClass} is not supported; expected a discrete-time (betas) scheduler such as DDIM, PNDM or Euler`);
+  }
+  const scheduler = parseSchedulerConfig(schedulerJson, schedulerPath);
   const unetConfig = optionalJson(sub('unet', 'config.json'));
   const textConfig = optionalJson(sub('text_encoder', 'config.json'));
   const tokenizerConfig = optionalJson(sub('tokenizer', 'tokenizer_config.json'));
-  const vae = vaeFacts([optionalJson(sub('vae_decoder', 'config.json')), optionalJson(sub('vae', 'config.json'))]);
+  const vae = vaeFacts(['vae_decoder', 'vae'].map((d) => ({ path: sub(d, 'config.json'), json: optionalJson(sub(d, 'config.json')) })));
 
   let family: SdFamily;
   let familyReason: string;
@@ -175,6 +203,8 @@ function readOptimum(root: string): SdFolder {
     defaultSize: { width: side, height: side },
     forceZerosForEmptyPrompt: family === 'sdxl' && index.force_zeros_for_empty_prompt !== false,
     vaeForceUpcast: vae.forceUpcast,
+    vaeLatentsMean: vae.latentsMean,
+    vaeLatentsStd: vae.latentsStd,
   };
 }
 

@@ -62,7 +62,10 @@ export class SdModel {
 
   vae(): Promise<SdVaeDecoder> {
     this.vaeP ??= openSession(this.folder.components.vaeDecoder, this.runtime).then(
-      (s) => new SdVaeDecoder(s, this.folder.vaeScalingFactor, this.folder.vaeScaleFactor, this.folder.vaeForceUpcast),
+      (s) => {
+        const { vaeLatentsMean: mean, vaeLatentsStd: std } = this.folder;
+        return new SdVaeDecoder(s, this.folder.vaeScalingFactor, this.folder.vaeScaleFactor, this.folder.vaeForceUpcast, mean && std ? { mean, std } : undefined);
+      },
     );
     return this.vaeP;
   }

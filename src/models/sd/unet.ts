@@ -103,7 +103,8 @@ export class SdUnet {
     const N = xt.shape[0];
     if (cond.hiddenDims[0] !== N) throw new Error(`UNet call: latent batch ${N} but conditioning batch ${cond.hiddenDims[0]}`);
     const tsSpec = this.session.input('timestep');
-    const t = tsSpec.dtype.startsWith('int') ? Math.round(timestep) : timestep;
+    // optimum (and diffusers' old ONNX pipeline) cast a fractional timestep to int64 with numpy: truncation
+    const t = tsSpec.dtype.startsWith('int') ? Math.trunc(timestep) : timestep;
     const feeds: Record<string, { data: Float32Array; dims: readonly number[] }> = {
       sample: { data: xt.data, dims: xt.shape },
       timestep: { data: new Float32Array(N).fill(t), dims: [N] },

@@ -20,6 +20,8 @@ export class SdVaeDecoder {
     readonly scaleFactor: number | undefined,
     /** SDXL's VAE overflows in float16, which diffusers avoids by upcasting. */
     readonly forceUpcast: boolean,
+    /** Per-channel latent mean and std (VAE config latents_mean / latents_std), when the VAE states them. */
+    readonly latentsStats?: { readonly mean: readonly number[]; readonly std: readonly number[] },
   ) {
     session.input('latent_sample');
     session.output('sample');
@@ -33,10 +35,21 @@ export class SdVaeDecoder {
   async decode(latents: Float32Array, dims: readonly number[]): Promise<DecodedImage[]> {
     const [B, C, h, w] = dims;
     const per = C * h * w;
+    const stats = this.latentsStats;
+    if (stats && (stats.mean.length !== C || stats.std.length !== C)) {
+      throw new Error(`${this.session.path}: the VAE config gives latents_mean/latents_std for ${stats.mean.length} channels, the latent has ${C}`);
+    }
     const images: DecodedImage[] = [];
     for (let b = 0; b < B; b++) {
       const z = new Float32Array(per);
-      for (let i = 0; i < per; i++) z[i] = latents[b * per + i] / this.scalingFactor;
+      if (stats) {
+        for (let i = 0; i < per; i++) {
+          const c = Math.floor(i / (h * w));
+          z[i] = (latents[b * per + i] * stats.std[c]) / this.scalingFactor + stats.mean[c];
+        }
+      } else {
+        for (let i = 0; i < per; i++) z[i] = latents[b * per + i] / this.scalingFactor;
+      }
       const out = (await this.session.run({ latent_sample: { data: z, dims: [1, C, h, w] } }, ['sample'])).sample;
       const [, ch, H, W] = out.dims;
       if (ch !== 3) throw new Error(`${this.session.path}: decoded image has ${ch} channels, expected 3`);
@@ -55,14 +68,18 @@ export class SdVaeDecoder {
   }
 }
 
-/** Planar [3, H, W] in [−1, 1] → interleaved 8-bit RGB. */
+/**
+ * Planar [3, H, W] in [−1, 1] → interleaved 8-bit RGB. Each operation is rounded to float32 as in diffusers
+ * (torch float32 denormalize, numpy float32 ×255): in float64 some values just below k + ½ round down where
+ * diffusers' float32 product is exactly k + ½ and rounds to even.
+ */
 export function toRgb8(planar: Float32Array, height: number, width: number): Uint8Array {
   const n = height * width;
   const rgb = new Uint8Array(n * 3);
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < n; i++) {
-      const v = Math.min(Math.max(planar[c * n + i] / 2 + 0.5, 0), 1);
-      rgb[i * 3 + c] = roundHalfEven(v * 255);
+      const v = Math.min(Math.max(Math.fround(planar[c * n + i] * 0.5 + 0.5), 0), 1);
+      rgb[i * 3 + c] = roundHalfEven(Math.fround(v * 255));
     }
   }
   return rgb;
