@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerToy } from './toy.js';
+import { registerLab } from './lab.js';
 import { registerGenerate } from './generate.js';
+import { registerStart } from './start.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,7 +15,9 @@ const program = new Command('w2sd')
   .exitOverride();
 
 registerToy(program);
+registerLab(program);
 registerGenerate(program);
+registerStart(program);
 
 // Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
 process.once('SIGINT', () => {
@@ -29,7 +33,10 @@ try {
     // commander already printed its message (unknown option, missing argument, --help)
     process.exitCode = err.exitCode;
   } else {
-    console.error(`w2sd: ${err instanceof Error ? err.message : String(err)}`);
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`w2sd: ${message}`);
+    // machines reading --json get the failure as JSON too
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
     if (process.env.W2SD_DEBUG && err instanceof Error) console.error(err.stack);
     process.exitCode = 1;
   }

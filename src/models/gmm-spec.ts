@@ -1,4 +1,4 @@
-import { cholesky } from './gmm-linalg.js';
+import { cholesky } from '../core/linalg.js';
 
 /** One Gaussian component: weight, mean and full covariance (row-major rows). */
 export interface ComponentSpec {

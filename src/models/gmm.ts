@@ -1,6 +1,6 @@
 import type { Denoiser, StepPoint } from '../core/types.js';
 import type { Tensor } from '../core/tensor.js';
-import { cholesky, inverseFromCholesky, logDetFromCholesky, matMul } from './gmm-linalg.js';
+import { cholesky, inverseFromCholesky, logDetFromCholesky, matMul } from '../core/linalg.js';
 import { validateMixture, type MixtureSpec } from './gmm-spec.js';
 import { normalCdf } from './gmm-normal.js';
 

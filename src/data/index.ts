@@ -1,0 +1,4 @@
+export * from './dataset.js';
+export * from './idx.js';
+export * from './mnist.js';
+export * from './fashion.js';
