@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the MNIST tables and image grids behind docs/RESULTS.md ("Small trained models") into docs/mnist/.
-# About 75 minutes on this project's 2-core machine: the 5,000-sample rows are the published comparisons,
+# About 90 minutes on this project's 2-core machine: the 5,000-sample rows are the published comparisons,
 # the 1,000-sample runs give every other row (all controls and inversions) and the cosine curve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +20,7 @@ $L quality --samples 5000 $C --rows w2sd-ddim,$BEST,w2sd-equal-compute --cosine-
 $L imbalance --samples 5000 $C --rows w2sd-ddim --cosine-samples 0 --out $D/n5000 > /dev/null
 # training length: the cosine curve and the W2SD row (1,000 samples)
 $L length --samples 1000 $C --rows w2sd-ddim --cosine-samples 1000 --out $D/n1000 > /dev/null
-echo "wrote $D/{n1000,n5000,sweep}/*/results.md and their PNG grids"
+# the guidance rows of the quality pair: CFG, Z-Sampling, cumulative, weight pair at main CFG (1,000 samples)
+$L quality --samples 1000 --steps 20 --seed 0 --batch 250 --pr-samples 1000 --bootstrap 20 --cfg 2 \
+  --rows cfg,z-sampling,cumulative,w2sd-main-cfg --cosine-samples 0 --out $D/guided > /dev/null
+echo "wrote $D/{n1000,n5000,sweep,guided}/*/results.md and their PNG grids"
