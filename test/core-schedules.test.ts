@@ -5,7 +5,7 @@ import {
   alphasCumprod, ddimSchedule, eulerSchedule, karrasSchedule, karrasSigmas, parseSchedulerConfig, veSchedule,
 } from '../src/core/index.js';
 
-const fixtures = new URL('../../../shared/fixtures/configs/', import.meta.url);
+const fixtures = new URL('../../test/fixtures/hf/configs/', import.meta.url);
 const readConfig = (rel: string) => parseSchedulerConfig(JSON.parse(readFileSync(new URL(rel, fixtures), 'utf8')), rel);
 const sd15 = () => readConfig('sd15/scheduler/scheduler_config.json');
 const turbo = () => readConfig('sdxl-turbo/scheduler/scheduler_config.json');

@@ -101,6 +101,7 @@ test('the imbalance experiment runs every row end to end with measured NFE and w
   assert.equal(nfe('w2sd-official-lagged'), 10);
   assert.equal(nfe('s2wd'), 10);
   assert.equal(nfe('w2sd-equal-compute'), 4);
+  assert.equal(nfe('self-equal-compute'), 4);
   assert.equal(nfe('strong-3t'), 10);
   assert.equal(byId.get('strong-3t')!.steps, 10);
   assert.ok(nfe('w2sd-fixed-point')! > 10);

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 
-/** ../shared/fixtures beside the checkout (this file runs from dist/test/helpers/). */
-export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures', import.meta.url));
+/** Real externally produced files copied into test/fixtures/hf (see its README; this file runs from dist/test/helpers/). */
+export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/hf', import.meta.url));
 
 const { onnx } = onnxProto;
 type ElemName = 'float32' | 'float16' | 'int32' | 'int64';

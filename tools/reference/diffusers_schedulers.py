@@ -32,7 +32,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "test" / "fixtures" / "diffusers"
-SHARED_CONFIGS = REPO.parent / "shared" / "fixtures" / "configs"
+SHARED_CONFIGS = REPO / "test" / "fixtures" / "hf" / "configs"
 
 SHAPE = [2, 2, 2, 1]
 N = 8

@@ -87,6 +87,16 @@ function weightPairRows(main: LegSpec, strong: LegSpec, weak: LegSpec, s: Experi
       kind: 'equal-compute',
       note: 'paper §5.2: ⌊T/2⌋ steps, λ = ⌊T/4⌋, about T evaluations',
     }),
+    reflectionRow({
+      id: 'self-equal-compute',
+      name: 'self-reflection equal compute (T/2, λ=T/4)',
+      group: 'control',
+      main,
+      strong,
+      weak: strong,
+      kind: 'equal-compute',
+      note: 'control for the equal-compute row: the same schedule and round trips with weak = strong',
+    }),
     plainRow('strong-3t', 'strong alone, 3T−2 steps', 'equal-compute', main, (t) => 3 * t - 2),
   ];
 }
