@@ -3,7 +3,7 @@ import { tensor } from '../core/index.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
 import { openSdModel, type SdModel } from '../models/sd/model.js';
 import { encodePrompts, zeroEmbedsLike, type PromptEmbeds } from '../models/sd/text-encoder.js';
-import { sdxlTimeIds, stackConditions, type UnetCondition } from '../models/sd/unet.js';
+import { sdxlTimeIds, stackConditions, type SdUnet, type UnetCondition } from '../models/sd/unet.js';
 
 /**
  * One leg of W2SD (paper §4): a model folder (weights), a guidance scale and a prompt. The main step, the
@@ -55,26 +55,44 @@ function doubled(x: Tensor): Tensor {
   return tensor(out, [x.shape[0] * 2, ...x.shape.slice(1)]);
 }
 
-export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg> {
+/** A leg's model with its prompts encoded: the UNet conditions of the halves its scale needs. */
+export interface EncodedLeg {
+  readonly spec: LegSpec;
+  readonly model: SdModel;
+  readonly unet: SdUnet;
+  /** Absent when the scale is 0 (unconditional half only). */
+  readonly cond?: UnetCondition;
+  /** Absent when the scale is 1 (conditional half only). */
+  readonly uncond?: UnetCondition;
+}
+
+/** Loads the leg's UNet and text encoders and encodes the prompts of the halves its guidance scale needs. */
+export async function encodeLeg(spec: LegSpec, ctx: LegContext): Promise<EncodedLeg> {
   if (!Number.isFinite(spec.guidance)) throw new Error(`guidance scale of leg ${spec.model}: expected a finite number, got ${spec.guidance}`);
   const model = openSdModel(spec.model, ctx.runtime, { vaeDecoder: ctx.needVae ?? false });
   const [unet, encoders] = await Promise.all([model.unet(), model.encoders()]);
-  const xl = model.family === 'sdxl';
-  const timeIds = xl ? sdxlTimeIds(ctx.height, ctx.width) : undefined;
+  const timeIds = model.family === 'sdxl' ? sdxlTimeIds(ctx.height, ctx.width) : undefined;
   const B = ctx.batch;
   const needCond = spec.guidance !== 0;
   const needUncond = spec.guidance !== 1;
-  const condEmbeds = needCond || (needUncond && spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt)
-    ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn)
-    : undefined;
+  const zeroNegative = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt;
+  const condEmbeds = needCond || (needUncond && zeroNegative) ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn) : undefined;
   let uncondEmbeds: PromptEmbeds | undefined;
   if (needUncond) {
-    uncondEmbeds = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt
-      ? zeroEmbedsLike(condEmbeds!)
-      : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);
+    uncondEmbeds = zeroNegative ? zeroEmbedsLike(condEmbeds!) : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);
   }
-  const cond = condEmbeds && toCondition(condEmbeds, timeIds);
-  const uncond = uncondEmbeds && toCondition(uncondEmbeds, timeIds);
+  return {
+    spec,
+    model,
+    unet,
+    cond: needCond ? toCondition(condEmbeds!, timeIds) : undefined,
+    uncond: uncondEmbeds && toCondition(uncondEmbeds, timeIds),
+  };
+}
+
+/** The leg as a σ-space denoiser: CFG at its scale over its UNet, both halves in one batch of 2B. */
+export function legDenoiser(leg: EncodedLeg): BuiltLeg {
+  const { unet, cond, uncond, spec, model } = leg;
   // diffusers' order: unconditional half first
   const both = cond && uncond ? stackConditions([uncond, cond]) : undefined;
   const network: DiscreteGuidedModel = {
@@ -95,4 +113,8 @@ export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg
   };
   const guided = discreteGuided(network, model.folder.prediction);
   return { spec, model, guided, denoiser: cfg(guided, spec.guidance) };
+}
+
+export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg> {
+  return legDenoiser(await encodeLeg(spec, ctx));
 }

@@ -1,41 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
-import {
-  CallCounter,
-  autoguided,
-  batchGaussian,
-  ddim,
-  ddimSchedule,
-  equalCompute,
-  eulerSchedule,
-  plain,
-  s2wd,
-  samplerByName,
-  selfReflection,
-  stepNoise,
-  tensor,
-  w2sd,
-  x0ProcessingOf,
-  assertFinite,
-  INVERSIONS,
-  SAMPLERS,
-  type Denoiser,
-  type InversionKind,
-  type Method,
-  type SamplerName,
-  type Schedule,
-} from '../core/index.js';
+import type { InversionKind, SamplerName } from '../core/index.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
-import type { OnnxSession } from '../models/onnx/session.js';
-import { openSdModel, type SdModel } from '../models/sd/model.js';
 import type { DecodedImage } from '../models/sd/vae.js';
-import { writeFilesAtomically } from './atomic.js';
-import { buildLeg, type BuiltLeg, type LegSpec } from './legs.js';
-import { asciiJson, encodePng } from './png.js';
-import { PAPER_MAIN_GUIDANCE, equalComputeSteps, resolvePair, type PairPreset } from './presets.js';
+import { prepareGeometry } from './geometry.js';
+import type { LegSpec } from './legs.js';
+import { reflectionFields, usedLegSpecs, writeImages } from './output.js';
+import type { PairPreset } from './presets.js';
+import { METHODS, resolveRequest } from './request.js';
+import { encodeLegs, planSampling, prepareLegs, sample } from './sampling.js';
 
-/** What to sample with: the baselines of the paper's comparisons and W2SD itself. */
-export const METHODS = ['cfg', 'plain', 'w2sd', 's2wd', 'self-reflection', 'autoguidance'] as const;
+export { METHODS };
 export type MethodName = (typeof METHODS)[number];
 
 export interface GenerateOptions {
@@ -115,74 +88,10 @@ export interface GenerateResult {
   readonly warnings: readonly string[];
 }
 
-function positiveInt(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: expected a positive integer, got ${v}`);
-  return v;
-}
-
-/** The legs a method evaluates: main for ordinary sampling, all three for reflection. */
-function legsUsed(method: MethodName): ('main' | 'strong' | 'weak')[] {
-  switch (method) {
-    case 'cfg':
-    case 'plain':
-      return ['main'];
-    case 'self-reflection':
-      return ['main', 'strong'];
-    case 'autoguidance':
-      return ['strong', 'weak'];
-    default:
-      return ['main', 'strong', 'weak'];
-  }
-}
-
-interface LatentSpace {
-  readonly channels: number;
-  readonly factor?: number;
-  readonly scaling: number;
-  /** latents_mean / latents_std of the VAE config, as text ('none' when absent). */
-  readonly stats: string;
-}
-
-async function latentSpaceOf(m: SdModel, probe: boolean): Promise<LatentSpace> {
-  const factor = m.folder.vaeScaleFactor ?? (probe ? await m.vaeScaleFactor() : undefined);
-  const { vaeLatentsMean: mean, vaeLatentsStd: std } = m.folder;
-  return { channels: await m.latentChannels(), factor, scaling: m.folder.vaeScalingFactor, stats: mean && std ? JSON.stringify({ mean, std }) : 'none' };
-}
-
-/** A pair must share one latent space: same channels, same VAE (factor, scaling, latent statistics). Text encoders may differ. */
-async function checkLatentSpaces(main: SdModel, others: { role: string; model: SdModel }[], warn: (m: string) => void): Promise<LatentSpace> {
-  const ref = await latentSpaceOf(main, true);
-  for (const { role, model } of others) {
-    if (model === main) continue;
-    const ls = await latentSpaceOf(model, existsSync(model.folder.components.vaeDecoder));
-    const problems: string[] = [];
-    if (ls.channels !== ref.channels) problems.push(`${ls.channels} latent channels vs ${ref.channels}`);
-    if (ls.factor !== undefined && ls.factor !== ref.factor) problems.push(`VAE factor ${ls.factor} vs ${ref.factor}`);
-    if (ls.scaling !== ref.scaling) problems.push(`VAE scaling_factor ${ls.scaling} vs ${ref.scaling}`);
-    if (ls.stats !== ref.stats) problems.push(`VAE latents_mean/latents_std ${ls.stats} vs ${ref.stats}`);
-    if (problems.length > 0) {
-      throw new Error(`the ${role} model ${model.folder.dir} (${model.family}) does not share the main model's latent space (${main.folder.dir}, ${main.family}): ${problems.join(', ')}`);
-    }
-    if (ls.factor === undefined) warn(`the ${role} model ${model.folder.dir} states no VAE factor and has no VAE decoder to measure it: assumed equal to the main model's`);
-  }
-  return ref;
-}
-
-function outputPaths(output: string, batch: number): string[] {
-  if (extname(output).toLowerCase() !== '.png') throw new Error(`output ${output}: expected a .png file name`);
-  const full = resolve(output);
-  if (batch === 1) return [full];
-  const stem = full.slice(0, -4);
-  return Array.from({ length: batch }, (_, b) => `${stem}-${b}.png`);
-}
-
-function describeLeg(l: LegSpec): string {
-  return `${basename(l.model)} @ CFG ${l.guidance} "${l.prompt}"`;
-}
-
 /**
- * Text to image with Stable Diffusion (ONNX) and any of the methods above. Everything is checked before
- * the first model evaluation; the PNGs appear only once all of them are complete.
+ * Text to image with Stable Diffusion (ONNX) and any of the methods above, in five stages: encode the legs'
+ * prompts, prepare the legs' denoisers and the method, sample, decode, write. Everything is checked before the
+ * first model evaluation; the PNGs appear only once all of them are complete.
  */
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
@@ -191,211 +100,50 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     warnings.push(m);
     o.warn?.(m);
   };
-  const steps = positiveInt(o.steps ?? 50, 'steps');
-  const batch = positiveInt(o.batch ?? 1, 'batch');
-  const seed = o.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed: expected a non-negative integer, got ${seed}`);
-  const samplerName = o.sampler ?? 'ddim';
-  if (!SAMPLERS.includes(samplerName)) throw new Error(`sampler: expected one of ${SAMPLERS.join(', ')}, got ${JSON.stringify(samplerName)}`);
-  const hasPair = o.pair !== undefined || o.weakModel !== undefined || o.weakPrompt !== undefined || o.weakGuidance !== undefined;
-  const method: MethodName = o.method ?? (hasPair ? 'w2sd' : 'cfg');
-  if (!METHODS.includes(method)) throw new Error(`method: expected one of ${METHODS.join(', ')}, got ${JSON.stringify(method)}`);
-  const inversion = o.inversion ?? 'ddim';
-  if (!INVERSIONS.includes(inversion)) throw new Error(`inversion: expected one of ${INVERSIONS.join(', ')}, got ${JSON.stringify(inversion)}`);
-  const pairLegs = resolvePair({
-    preset: o.pair,
-    model: o.model,
-    strongModel: o.strongModel,
-    weakModel: o.weakModel,
-    prompt: o.prompt,
-    weakPrompt: o.weakPrompt,
-    negativePrompt: o.negativePrompt,
-    mainGuidance: method === 'plain' ? 1 : o.guidance ?? PAPER_MAIN_GUIDANCE,
-    strongGuidance: o.strongGuidance,
-    weakGuidance: o.weakGuidance,
-  });
-  const used = legsUsed(method);
-  if (used.includes('weak') && !hasPair) {
-    throw new Error(`method ${method} needs a pair: give --pair (weights, guidance, prompt, cumulative) or a weak leg (--weak-model, --weak-guidance, --weak-prompt)`);
-  }
-  if (o.equalCompute && !['w2sd', 's2wd', 'self-reflection'].includes(method)) {
-    throw new Error(`equal compute applies to reflection methods (w2sd, s2wd, self-reflection), not ${method}`);
-  }
+  const req = resolveRequest(o);
   const runtime = o.runtime ?? {};
-
-  // Open the folders (configs and files only) and fix the geometry before loading any network.
-  const mainModel = openSdModel(o.model, runtime, { vaeDecoder: true });
-  // only the main folder decodes: a strong or weak folder may come without a VAE decoder
-  const legModels = used.map((role) => ({ role, model: openSdModel(pairLegs[role].model, runtime, { vaeDecoder: false }) }));
-  const space = await checkLatentSpaces(mainModel, legModels, warn);
-  const factor = space.factor!;
-  const width = o.width ?? mainModel.folder.defaultSize.width;
-  const height = o.height ?? mainModel.folder.defaultSize.height;
-  const multiple = 8 * factor;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < multiple || v % multiple !== 0) {
-      throw new Error(`${name} ${v}: expected a positive multiple of ${multiple} (8 × the VAE factor ${factor})`);
-    }
-  }
-  const files = o.output !== undefined ? outputPaths(o.output, batch) : [];
-  const latentShape = [batch, space.channels, height / factor, width / factor];
-
-  // Each distinct leg is built once (a guidance pair's main and strong legs are the same leg).
-  const built = new Map<string, Promise<BuiltLeg>>();
-  const leg = (role: 'main' | 'strong' | 'weak'): Promise<BuiltLeg> => {
-    const spec = pairLegs[role];
-    const key = JSON.stringify(spec);
-    let b = built.get(key);
-    if (!b) {
-      b = buildLeg(spec, { runtime, batch, width, height, warn, needVae: role === 'main' });
-      built.set(key, b);
-    }
-    return b;
-  };
-  const legs: Partial<Record<'main' | 'strong' | 'weak', BuiltLeg>> = {};
-  for (const role of used) legs[role] = await leg(role);
+  const geometry = await prepareGeometry(req, o, runtime, warn);
+  const encoded = await encodeLegs(req, { runtime, batch: req.batch, width: geometry.width, height: geometry.height, warn });
   o.signal?.throwIfAborted();
+  const legs = prepareLegs(encoded);
+  const plan = planSampling(req, legs, geometry.mainModel.folder.scheduler, o, warn);
 
-  const counter = new CallCounter();
-  const den = (role: 'main' | 'strong' | 'weak'): Denoiser => counter.wrap(legs[role]!.denoiser, role);
-  const schedulerConfig = mainModel.folder.scheduler;
-  const schedule = (t: number): Schedule => (samplerName === 'ddim' ? ddimSchedule(schedulerConfig, t) : eulerSchedule(schedulerConfig, t));
-  // diffusers' DDIM schedulers process x0 by the config (PNDM configs without clip_sample clip by default),
-  // the official code's reflection steps included
-  const x0 = samplerName === 'ddim' ? x0ProcessingOf(schedulerConfig) : undefined;
-  const sampler = samplerName === 'ddim' ? ddim({ ...x0, eta: o.eta }) : samplerByName(samplerName, { eta: o.eta });
-  const settings = { inversion, repeats: o.repeats, x0 };
-  const ec = o.equalCompute ? equalComputeSteps(steps) : undefined;
-  if (ec && o.lambda !== undefined && o.lambda !== ec.lambda) warn(`lambda ${o.lambda} ignored: equal compute sets λ = ⌊T′/2⌋ = ${ec.lambda}`);
-  const lambda = ec ? ec.lambda : o.lambda ?? steps - 1;
-  const reflectionLegs = () => ({ main: den('main'), strong: den('strong'), weak: den('weak') });
-  let m: Method;
-  switch (method) {
-    case 'cfg':
-    case 'plain':
-      m = plain(method, den('main'));
-      break;
-    case 'autoguidance':
-      m = autoguided(method, den('strong'), den('weak'), o.autoguidanceWeight ?? 2);
-      break;
-    case 'self-reflection': {
-      const l = { main: den('main'), strong: den('strong'), weak: den('strong') };
-      m = ec ? equalCompute(method, l, settings) : selfReflection(method, l, { ...settings, lambda });
-      break;
-    }
-    case 's2wd': {
-      const l = reflectionLegs();
-      m = ec ? equalCompute(method, { main: l.main, strong: l.weak, weak: l.strong }, settings) : s2wd(method, l, { ...settings, lambda });
-      break;
-    }
-    default:
-      m = ec ? equalCompute(method, reflectionLegs(), settings) : w2sd(method, reflectionLegs(), { ...settings, lambda });
-  }
-  const takenSteps = ec ? ec.steps : steps;
-  // Heun evaluates twice per step except the last (to σ = 0, an Euler step); reflection steps are single
-  const mainCalls = (t: number) => (samplerName === 'heun' ? 2 * t - 1 : t);
-  const expectedEvaluations = method === 'autoguidance' ? 2 * mainCalls(steps) : m.nfe(steps) + mainCalls(takenSteps) - takenSteps;
-
-  const unetSessions = new Set<OnnxSession>();
-  for (const l of Object.values(legs)) unetSessions.add((await l!.model.unet()).session);
-  const before = new Map([...unetSessions].map((s) => [s, { runs: s.stats.runs, ms: s.stats.ms }]));
   const tPrepared = performance.now();
-  const noise = tensor(batchGaussian(seed, latentShape), latentShape);
-  const latentsSigma = await m.run({
-    sampler,
-    schedule,
-    steps,
-    noise,
-    sampleOptions: {
-      noise: stepNoise(seed),
-      onStep: (i) => {
-        o.signal?.throwIfAborted();
-        o.onProgress?.({ step: i + 1, steps: takenSteps, evaluations: counter.total, expectedEvaluations, elapsedMs: performance.now() - t0 });
-      },
-    },
+  const sampled = await sample(plan, legs, req, geometry.latentShape, (i) => {
+    o.signal?.throwIfAborted();
+    o.onProgress?.({ step: i + 1, steps: plan.takenSteps, evaluations: plan.counter.total, expectedEvaluations: plan.expectedEvaluations, elapsedMs: performance.now() - t0 });
   });
   const tSampled = performance.now();
-  assertFinite(latentsSigma, 'final latent');
-  // σ space → diffusers' x_t at the last level (x_t = x/√(1+σ²); σ_final is 0 or DDIM's ᾱ_0 boundary).
-  const finalSigma = schedule(takenSteps).final.sigma;
-  const latents = latentsSigma.map((v) => v / Math.sqrt(1 + finalSigma * finalSigma));
-  const unetRuns: Record<string, number> = {};
-  let unetMs = 0;
-  for (const s of unetSessions) {
-    unetRuns[s.path] = s.stats.runs - before.get(s)!.runs;
-    unetMs += s.stats.ms - before.get(s)!.ms;
-  }
 
   o.signal?.throwIfAborted();
-  const vae = await mainModel.vae();
-  const images = await vae.decode(latents, latentShape);
+  const images = await (await geometry.mainModel.vae()).decode(sampled.latents, geometry.latentShape);
   const tDecoded = performance.now();
-  const legSpecs = Object.fromEntries(used.map((r) => [r, pairLegs[r]]));
-  if (files.length > 0) {
-    mkdirSync(dirname(files[0]), { recursive: true });
-    const summary = {
-      model: mainModel.folder.dir,
-      family: mainModel.family,
-      method,
-      pair: o.pair,
-      legs: legSpecs,
-      negativePrompt: o.negativePrompt,
-      sampler: samplerName,
-      steps: takenSteps,
-      lambda: ['w2sd', 's2wd', 'self-reflection'].includes(method) ? lambda : undefined,
-      inversion: ['w2sd', 's2wd', 'self-reflection'].includes(method) ? inversion : undefined,
-      equalCompute: o.equalCompute ?? false,
-      seed,
-      width,
-      height,
-      evaluations: counter.total,
-    };
-    const pngs = images.map((img, b) => {
-      const params = [
-        pairLegs.main.prompt,
-        ...(o.negativePrompt !== undefined ? [`Negative prompt: ${o.negativePrompt}`] : []),
-        [
-          `Steps: ${takenSteps}`,
-          `Sampler: ${samplerName}`,
-          `CFG scale: ${pairLegs.main.guidance}`,
-          `Seed: ${seed}`,
-          `Batch item: ${b}`,
-          `Size: ${width}x${height}`,
-          `Model: ${basename(mainModel.folder.dir)}`,
-          `Method: ${method}`,
-          ...(o.pair ? [`Pair: ${o.pair}`] : []),
-          ...(used.includes('strong') ? [`Strong: ${describeLeg(pairLegs.strong)}`] : []),
-          ...(used.includes('weak') ? [`Weak: ${describeLeg(pairLegs.weak)}`] : []),
-          ...(summary.lambda !== undefined ? [`Lambda: ${lambda}`, `Inversion: ${inversion}`] : []),
-        ].join(', '),
-      ].join('\n');
-      return { path: files[b], data: encodePng(img.rgb, img.width, img.height, { parameters: params, w2sd: asciiJson({ ...summary, batchItem: b }) }) };
-    });
-    writeFilesAtomically(pngs, o.signal);
-  }
+
+  const evaluations = plan.counter.total;
+  const run = { pair: o.pair, negativePrompt: o.negativePrompt, takenSteps: plan.takenSteps, lambda: plan.lambda, equalCompute: o.equalCompute ?? false, evaluations };
+  writeImages(images, req, geometry, run, o.signal);
   const tEnd = performance.now();
   return {
-    family: mainModel.family,
-    method,
+    family: geometry.mainModel.family,
+    method: req.method,
     pair: o.pair,
-    legs: legSpecs,
-    width,
-    height,
-    seed,
-    batch,
-    sampler: samplerName,
-    steps: takenSteps,
-    lambda: ['w2sd', 's2wd', 'self-reflection'].includes(method) ? lambda : undefined,
-    inversion: ['w2sd', 's2wd', 'self-reflection'].includes(method) ? inversion : undefined,
-    evaluations: counter.total,
-    evaluationsByLeg: counter.byLabel(),
-    expectedEvaluations,
-    unetRuns,
-    latents,
-    latentShape,
+    legs: usedLegSpecs(req),
+    width: geometry.width,
+    height: geometry.height,
+    seed: req.seed,
+    batch: req.batch,
+    sampler: req.sampler,
+    steps: plan.takenSteps,
+    ...reflectionFields(req, plan.lambda),
+    evaluations,
+    evaluationsByLeg: plan.counter.byLabel(),
+    expectedEvaluations: plan.expectedEvaluations,
+    unetRuns: sampled.unetRuns,
+    latents: sampled.latents,
+    latentShape: geometry.latentShape,
     images,
-    files,
-    timingsMs: { prepare: tPrepared - t0, sample: tSampled - tPrepared, unet: unetMs, decode: tDecoded - tSampled, total: tEnd - t0 },
+    files: geometry.files,
+    timingsMs: { prepare: tPrepared - t0, sample: tSampled - tPrepared, unet: sampled.unetMs, decode: tDecoded - tSampled, total: tEnd - t0 },
     warnings,
   };
 }

@@ -1,0 +1,160 @@
+import {
+  CallCounter,
+  autoguided,
+  batchGaussian,
+  ddim,
+  ddimSchedule,
+  equalCompute,
+  eulerSchedule,
+  plain,
+  s2wd,
+  samplerByName,
+  selfReflection,
+  stepNoise,
+  tensor,
+  w2sd,
+  x0ProcessingOf,
+  assertFinite,
+  type Denoiser,
+  type Method,
+  type Sampler,
+  type Schedule,
+  type SchedulerConfig,
+} from '../core/index.js';
+import type { OnnxSession } from '../models/onnx/session.js';
+import { encodeLeg, legDenoiser, type BuiltLeg, type EncodedLeg, type LegContext } from './legs.js';
+import { equalComputeSteps } from './presets.js';
+import type { LegRole, Request } from './request.js';
+
+export type Legs<T> = Partial<Record<LegRole, T>>;
+
+/** Encodes each distinct leg once (a guidance pair's main and strong legs are the same leg). */
+export async function encodeLegs(req: Request, ctx: Omit<LegContext, 'needVae'>): Promise<Legs<EncodedLeg>> {
+  const pending = new Map<string, Promise<EncodedLeg>>();
+  const out: Legs<EncodedLeg> = {};
+  for (const role of req.used) {
+    const spec = req.legs[role];
+    const key = JSON.stringify(spec);
+    let p = pending.get(key);
+    if (!p) {
+      p = encodeLeg(spec, { ...ctx, needVae: role === 'main' });
+      pending.set(key, p);
+    }
+    out[role] = await p;
+  }
+  return out;
+}
+
+/** One denoiser per distinct encoded leg, shared by the roles that name it. */
+export function prepareLegs(encoded: Legs<EncodedLeg>): Legs<BuiltLeg> {
+  const built = new Map<EncodedLeg, BuiltLeg>();
+  const out: Legs<BuiltLeg> = {};
+  for (const [role, e] of Object.entries(encoded) as [LegRole, EncodedLeg][]) {
+    let b = built.get(e);
+    if (!b) {
+      b = legDenoiser(e);
+      built.set(e, b);
+    }
+    out[role] = b;
+  }
+  return out;
+}
+
+export interface MethodSettings {
+  readonly eta?: number;
+  readonly lambda?: number;
+  readonly repeats?: number;
+  readonly equalCompute?: boolean;
+  readonly autoguidanceWeight?: number;
+}
+
+/** The method with its sampler and schedule, and what it is expected to cost. */
+export interface SamplingPlan {
+  readonly method: Method;
+  readonly sampler: Sampler;
+  readonly schedule: (steps: number) => Schedule;
+  readonly counter: CallCounter;
+  /** Sampling steps actually taken (⌊T/2⌋ with equal compute). */
+  readonly takenSteps: number;
+  readonly lambda: number;
+  readonly expectedEvaluations: number;
+}
+
+/** The core method of `req.method` over the legs' denoisers, each call counted by leg. */
+export function planSampling(req: Request, legs: Legs<BuiltLeg>, scheduler: SchedulerConfig, s: MethodSettings, warn: (m: string) => void): SamplingPlan {
+  const counter = new CallCounter();
+  const den = (role: LegRole): Denoiser => counter.wrap(legs[role]!.denoiser, role);
+  const schedule = (t: number): Schedule => (req.sampler === 'ddim' ? ddimSchedule(scheduler, t) : eulerSchedule(scheduler, t));
+  // diffusers' DDIM schedulers process x0 by the config (PNDM configs without clip_sample clip by default),
+  // the official code's reflection steps included
+  const x0 = req.sampler === 'ddim' ? x0ProcessingOf(scheduler) : undefined;
+  const sampler = req.sampler === 'ddim' ? ddim({ ...x0, eta: s.eta }) : samplerByName(req.sampler, { eta: s.eta });
+  const settings = { inversion: req.inversion, repeats: s.repeats, x0 };
+  const ec = s.equalCompute ? equalComputeSteps(req.steps) : undefined;
+  if (ec && s.lambda !== undefined && s.lambda !== ec.lambda) warn(`lambda ${s.lambda} ignored: equal compute sets λ = ⌊T′/2⌋ = ${ec.lambda}`);
+  const lambda = ec ? ec.lambda : s.lambda ?? req.steps - 1;
+  const reflectionLegs = () => ({ main: den('main'), strong: den('strong'), weak: den('weak') });
+  let method: Method;
+  switch (req.method) {
+    case 'cfg':
+    case 'plain':
+      method = plain(req.method, den('main'));
+      break;
+    case 'autoguidance':
+      method = autoguided(req.method, den('strong'), den('weak'), s.autoguidanceWeight ?? 2);
+      break;
+    case 'self-reflection': {
+      const l = { main: den('main'), strong: den('strong'), weak: den('strong') };
+      method = ec ? equalCompute(req.method, l, settings) : selfReflection(req.method, l, { ...settings, lambda });
+      break;
+    }
+    case 's2wd': {
+      const l = reflectionLegs();
+      method = ec ? equalCompute(req.method, { main: l.main, strong: l.weak, weak: l.strong }, settings) : s2wd(req.method, l, { ...settings, lambda });
+      break;
+    }
+    default:
+      method = ec ? equalCompute(req.method, reflectionLegs(), settings) : w2sd(req.method, reflectionLegs(), { ...settings, lambda });
+  }
+  const takenSteps = ec ? ec.steps : req.steps;
+  // Heun evaluates twice per step except the last (to σ = 0, an Euler step); reflection steps are single
+  const mainCalls = (t: number) => (req.sampler === 'heun' ? 2 * t - 1 : t);
+  const expectedEvaluations = req.method === 'autoguidance' ? 2 * mainCalls(req.steps) : method.nfe(req.steps) + mainCalls(takenSteps) - takenSteps;
+  return { method, sampler, schedule, counter, takenSteps, lambda, expectedEvaluations };
+}
+
+export interface Sampled {
+  /** diffusers' x_t at the last level. */
+  readonly latents: Float32Array;
+  readonly unetRuns: Record<string, number>;
+  readonly unetMs: number;
+}
+
+/**
+ * Runs the plan from the seed's noise and returns the final latent in diffusers' VP variables, with the
+ * UNet runs and time each UNet file took. `onStep` runs after every step (progress and cancellation).
+ */
+export async function sample(plan: SamplingPlan, legs: Legs<BuiltLeg>, req: Request, latentShape: readonly number[], onStep: (i: number) => void): Promise<Sampled> {
+  const sessions = new Set<OnnxSession>();
+  for (const l of Object.values(legs)) sessions.add((await l.model.unet()).session);
+  const before = new Map([...sessions].map((s) => [s, { runs: s.stats.runs, ms: s.stats.ms }]));
+  const noise = tensor(batchGaussian(req.seed, latentShape), latentShape);
+  const latentsSigma = await plan.method.run({
+    sampler: plan.sampler,
+    schedule: plan.schedule,
+    steps: req.steps,
+    noise,
+    sampleOptions: { noise: stepNoise(req.seed), onStep },
+  });
+  assertFinite(latentsSigma, 'final latent');
+  // σ space → diffusers' x_t at the last level (x_t = x/√(1+σ²); σ_final is 0 or DDIM's ᾱ_0 boundary).
+  const finalSigma = plan.schedule(plan.takenSteps).final.sigma;
+  const latents = latentsSigma.map((v) => v / Math.sqrt(1 + finalSigma * finalSigma));
+  const unetRuns: Record<string, number> = {};
+  let unetMs = 0;
+  for (const s of sessions) {
+    unetRuns[s.path] = s.stats.runs - before.get(s)!.runs;
+    unetMs += s.stats.ms - before.get(s)!.ms;
+  }
+  return { latents, unetRuns, unetMs };
+}
