@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { checkOutputShape } from '../onnx/io.js';
 import { openSession } from '../onnx/session.js';
 import type { RuntimeOptions } from '../onnx/providers.js';
 import { loadClipTokenizer, loadClipTokenizerFile } from '../tokenizer/load.js';
@@ -77,7 +78,13 @@ export class SdModel {
       const vae = await this.vae();
       const C = await this.latentChannels();
       const out = await vae.session.run({ latent_sample: { data: new Float32Array(C * 64), dims: [1, C, 8, 8] } }, ['sample']);
-      return out.sample.dims[2] / 8;
+      const f = out.sample.dims.length === 4 ? out.sample.dims[2] / 8 : NaN;
+      if (!Number.isInteger(f) || f < 1) {
+        throw new Error(`${vae.session.path}: output 'sample' has shape [${out.sample.dims.join(', ')}] for an 8×8 latent, expected [1, 3, 8·f, 8·f] for a whole VAE factor f`);
+      }
+      // measured here, so only its consistency can be checked: the same whole factor on both axes
+      checkOutputShape(out.sample, [1, 3, 8 * f, 8 * f], 'sample', vae.session.path);
+      return f;
     })();
     return this.scaleP;
   }

@@ -1,3 +1,4 @@
+import { checkOutputShape } from '../onnx/io.js';
 import type { OnnxSession } from '../onnx/session.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { truncationWarning } from '../tokenizer/clip.js';
@@ -63,17 +64,14 @@ export async function encodePrompts(stages: readonly TextEncoderStage[], prompts
       throw new Error(`${stage.session.path}: SDXL's second text encoder must output text_embeds (CLIPTextModelWithProjection)`);
     }
     const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, names);
-    const h = out[hiddenName];
-    if (h.dims.length !== 3 || h.dims[0] !== unique.length) {
-      throw new Error(`${stage.session.path}: ${hiddenName} has shape [${h.dims.join(', ')}], expected [${unique.length}, ${maxLength}, D]`);
-    }
+    const h = checkOutputShape(out[hiddenName], [unique.length, maxLength, null], hiddenName, stage.session.path);
     if (seq !== 0 && h.dims[1] !== seq) throw new Error(`text encoders disagree on sequence length: ${seq} vs ${h.dims[1]}`);
     seq = h.dims[1];
     const D = h.dims[2];
     widths.push(D);
     parts.push(unique.map((_, b) => h.data.subarray(b * seq * D, (b + 1) * seq * D)));
     if (stage.pooled) {
-      const te = out.text_embeds;
+      const te = checkOutputShape(out.text_embeds, [unique.length, null], 'text_embeds', stage.session.path);
       pooledDim = te.dims[1];
       pooled = unique.map((_, b) => te.data.subarray(b * pooledDim!, (b + 1) * pooledDim!));
     }

@@ -1,4 +1,5 @@
 import type { Tensor } from '../../core/index.js';
+import { checkOutputShape } from '../onnx/io.js';
 import type { OnnxSession } from '../onnx/session.js';
 import type { SdFamily } from './folder.js';
 
@@ -116,10 +117,6 @@ export class SdUnet {
       feeds.time_ids = { data: cond.timeIds, dims: [N, cond.timeIdsDim!] };
     }
     const out = await this.session.run(feeds, ['out_sample']);
-    const o = out.out_sample;
-    if (o.data.length !== xt.data.length) {
-      throw new Error(`${this.session.path}: out_sample has shape [${o.dims.join(', ')}], expected [${xt.shape.join(', ')}]`);
-    }
-    return o.data;
+    return checkOutputShape(out.out_sample, xt.shape, 'out_sample', this.session.path).data;
   }
 }

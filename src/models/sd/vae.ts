@@ -1,4 +1,5 @@
 import { assertFinite } from '../../core/index.js';
+import { checkOutputShape } from '../onnx/io.js';
 import type { OnnxSession } from '../onnx/session.js';
 
 export interface DecodedImage {
@@ -51,11 +52,10 @@ export class SdVaeDecoder {
         for (let i = 0; i < per; i++) z[i] = latents[b * per + i] / this.scalingFactor;
       }
       const out = (await this.session.run({ latent_sample: { data: z, dims: [1, C, h, w] } }, ['sample'])).sample;
-      const [, ch, H, W] = out.dims;
-      if (ch !== 3) throw new Error(`${this.session.path}: decoded image has ${ch} channels, expected 3`);
-      if (this.scaleFactor !== undefined && (H !== h * this.scaleFactor || W !== w * this.scaleFactor)) {
-        throw new Error(`${this.session.path}: decoded ${W}×${H} from a ${w}×${h} latent, but the VAE config promises factor ${this.scaleFactor}`);
-      }
+      // without a configured factor, the height's sets the width's: the image must scale both axes alike
+      const f = this.scaleFactor ?? (out.dims.length === 4 ? out.dims[2] / h : null);
+      checkOutputShape(out, [1, 3, f === null ? null : h * f, f === null ? null : w * f], 'sample', this.session.path);
+      const [, , H, W] = out.dims;
       try {
         assertFinite(out.data, `VAE output of image ${b}`);
       } catch (err) {
