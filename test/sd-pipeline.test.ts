@@ -18,6 +18,7 @@ import {
   type TinyFolderOptions,
 } from './helpers/onnx-graphs.js';
 import { readFileSync } from 'node:fs';
+import { assertClose, guidedEps, sd1Embeds, type Eps } from './helpers/sd-reference.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'w2sd-pipe-'));
 after(async () => {
@@ -42,8 +43,6 @@ const ALPHA = (() => {
   return a;
 })();
 const abar = (t: number) => (t >= 0 ? ALPHA[t] : ALPHA[0]); // set_alpha_to_one: false in every test config
-
-type Eps = (x: Float32Array, t: number) => Float32Array;
 
 /**
  * diffusers' DDIM (η = 0, no clipping) in its own VP variables, with W2SD's reflection as Algorithm 1 and
@@ -78,38 +77,6 @@ function vToEps(model: Eps): Eps {
     const a = abar(t);
     return x.map((xv, j) => Math.sqrt(1 - a) * xv + Math.sqrt(a) * v[j]);
   };
-}
-
-/** SD 1.x conditioning straight from the real tiny text encoder session, ids from the folder's tokenizer. */
-async function sd1Embeds(dir: string, prompt: string): Promise<Float32Array> {
-  const tok = loadClipTokenizer(join(dir, 'tokenizer'));
-  const s = await openSession(join(dir, 'text_encoder/model.onnx'));
-  const out = await s.run({ input_ids: { data: tok.encode(prompt).ids, dims: [1, 77] } }, ['last_hidden_state']);
-  return Float32Array.from(out.last_hidden_state.data);
-}
-
-/** The test UNet with classifier-free guidance on one batch item, conditioning per half given. */
-function guidedEps(f: TinyFolder, scale: number, cond: Float32Array, uncond: Float32Array, extras?: { c: Ex; u: Ex }): Eps {
-  const net = referenceUnet(f.unet);
-  return (x, t) => {
-    const dims = [1, 4, Math.sqrt(x.length / 4), Math.sqrt(x.length / 4)];
-    const c = net(x, dims, [t], cond, extras?.c);
-    if (scale === 1) return c;
-    const u = net(x, dims, [t], uncond, extras?.u);
-    return u.map((uv, j) => uv + scale * (c[j] - uv));
-  };
-}
-type Ex = { textEmbeds: Float32Array; timeIds: Float32Array };
-
-function assertClose(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert.ok(worst <= tol * Math.max(1, scale), `${what}: max |Δ| ${worst} (scale ${scale})`);
 }
 
 const SD15_LEADING = (T: number) => ddimTimesteps(parseSchedulerConfig(JSON.parse(readFileSync(`${FIXTURES}/configs/sd15/scheduler/scheduler_config.json`, 'utf8'))), T, 'leading');

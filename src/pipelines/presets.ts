@@ -23,6 +23,11 @@ export interface PairRequest {
   readonly mainGuidance?: number;
   readonly strongGuidance?: number;
   readonly weakGuidance?: number;
+  /**
+   * The legs are for the autoguidance baseline: weights and prompt pairs then compare their two legs at the
+   * main scale (the baseline the paper sets against W2SD is guided sampling, not CFG 1).
+   */
+  readonly autoguidance?: boolean;
 }
 
 export interface PairLegs {
@@ -43,6 +48,18 @@ const DEFAULTS: Record<PairPreset, (main: number) => { strong: number; weak: num
   cumulative: (main) => ({ strong: main, weak: 0 }),
 };
 
+/**
+ * Autoguidance D_w + w·(D_s − D_w) of each preset: the weights and prompt pairs guide both legs at the main
+ * scale, so the baseline differs from CFG only by the weak leg; the guidance and cumulative pairs keep their
+ * scales, which are what makes their weak leg weak.
+ */
+const AUTOGUIDANCE_DEFAULTS: Record<PairPreset, (main: number) => { strong: number; weak: number }> = {
+  weights: (main) => ({ strong: main, weak: main }),
+  guidance: DEFAULTS.guidance,
+  prompt: (main) => ({ strong: main, weak: main }),
+  cumulative: DEFAULTS.cumulative,
+};
+
 /** Resolves a preset (or explicit legs without one) to the three legs, refusing incomplete pairs. */
 export function resolvePair(r: PairRequest): PairLegs {
   const preset = r.preset;
@@ -57,7 +74,7 @@ export function resolvePair(r: PairRequest): PairLegs {
   }
   const main = r.mainGuidance ?? PAPER_MAIN_GUIDANCE;
   // without a preset every leg runs at the main scale (so self-reflection reflects with the main leg itself)
-  const d = preset ? DEFAULTS[preset](main) : { strong: main, weak: main };
+  const d = preset ? (r.autoguidance ? AUTOGUIDANCE_DEFAULTS : DEFAULTS)[preset](main) : { strong: main, weak: main };
   const strongModel = r.strongModel ?? r.model;
   const weakModel = r.weakModel ?? strongModel;
   const neg = r.negativePrompt;

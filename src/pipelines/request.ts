@@ -67,6 +67,7 @@ export function resolveRequest(o: GenerateOptions): Request {
     mainGuidance: method === 'plain' ? 1 : o.guidance ?? PAPER_MAIN_GUIDANCE,
     strongGuidance: o.strongGuidance,
     weakGuidance: o.weakGuidance,
+    autoguidance: method === 'autoguidance',
   });
   const used = legsUsed(method);
   if (used.includes('weak') && !hasPair) {

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { openSession } from '../../src/models/onnx/session.js';
+import { loadClipTokenizer } from '../../src/models/tokenizer/load.js';
+import { referenceUnet, type TinyFolder } from './onnx-graphs.js';
+
+/** A network in diffusers' VP form on one batch item: ε (or v) for x_t at timestep t. */
+export type Eps = (x: Float32Array, t: number) => Float32Array;
+
+/** SD 1.x conditioning straight from the real tiny text encoder session, ids from the folder's tokenizer. */
+export async function sd1Embeds(dir: string, prompt: string): Promise<Float32Array> {
+  const tok = loadClipTokenizer(join(dir, 'tokenizer'));
+  const s = await openSession(join(dir, 'text_encoder/model.onnx'));
+  const out = await s.run({ input_ids: { data: tok.encode(prompt).ids, dims: [1, 77] } }, ['last_hidden_state']);
+  return Float32Array.from(out.last_hidden_state.data);
+}
+
+/**
+ * The test UNet with classifier-free guidance u + w·(c − u) in its output space on one batch item, from its
+ * formula (not the graph): w = 1 is the conditional half alone and w = 0 the unconditional one.
+ */
+export function guidedEps(f: TinyFolder, scale: number, cond: Float32Array, uncond: Float32Array, extras?: { c: Ex; u: Ex }): Eps {
+  const net = referenceUnet(f.unet);
+  return (x, t) => {
+    const dims = [1, 4, Math.sqrt(x.length / 4), Math.sqrt(x.length / 4)];
+    if (scale === 0) return net(x, dims, [t], uncond, extras?.u);
+    const c = net(x, dims, [t], cond, extras?.c);
+    if (scale === 1) return c;
+    const u = net(x, dims, [t], uncond, extras?.u);
+    return u.map((uv, j) => uv + scale * (c[j] - uv));
+  };
+}
+export type Ex = { textEmbeds: Float32Array; timeIds: Float32Array };
+
+export function assertClose(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert.ok(worst <= tol * Math.max(1, scale), `${what}: max |Δ| ${worst} (scale ${scale})`);
+}
