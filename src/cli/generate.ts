@@ -33,6 +33,8 @@ interface RawOptions {
   out: string;
   json?: boolean;
   progress: boolean;
+  guidanceRescale?: string;
+  clipSkip?: string;
 }
 
 function number(value: string | undefined, name: string, integer = false): number | undefined {
@@ -77,6 +79,8 @@ export function toGenerateOptions(raw: RawOptions): GenerateOptions {
     autoguidanceWeight: number(raw.agWeight, '--ag-weight'),
     runtime: { provider: parseProvider(raw.provider), ...(threads !== undefined ? { threads } : {}) },
     output: raw.out,
+    guidanceRescale: number(raw.guidanceRescale, '--guidance-rescale'),
+    clipSkip: number(raw.clipSkip, '--clip-skip', true),
   };
 }
 
@@ -191,5 +195,7 @@ export function registerGenerate(program: Command, io: GenerateIo = STDIO): Comm
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option('--no-progress', 'no progress bar')
+    .option('--guidance-rescale <φ>', 'diffusers’ guidance_rescale in [0, 1] on every leg that runs both CFG halves (default 0: off)')
+    .option('--clip-skip <n>', 'diffusers’ clip_skip: condition on the hidden state n layers before the text encoder’s last (needs hidden_states outputs)')
     .action((raw: RawOptions) => action(raw, io));
 }

@@ -1,8 +1,9 @@
-import { cfg, discreteGuided, type Denoiser, type DiscreteGuidedModel, type GuidedDenoiser, type Tensor } from '../core/index.js';
+import { cfg, checkFinite, discreteGuided, guardDenoiser, type Denoiser, type DiscreteGuidedModel, type GuidedDenoiser, type StepClock, type Tensor } from '../core/index.js';
 import { tensor } from '../core/index.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
 import { openSdModel, type SdModel } from '../models/sd/model.js';
 import { encodePrompts, zeroEmbedsLike, type PromptEmbeds } from '../models/sd/text-encoder.js';
+import { rescaledCfg } from './guidance-rescale.js';
 import { sdxlTimeIds, stackConditions, type SdUnet, type UnetCondition } from '../models/sd/unet.js';
 
 /**
@@ -90,8 +91,35 @@ export async function encodeLeg(spec: LegSpec, ctx: LegContext): Promise<Encoded
   };
 }
 
-/** The leg as a σ-space denoiser: CFG at its scale over its UNet, both halves in one batch of 2B. */
-export function legDenoiser(leg: EncodedLeg): BuiltLeg {
+/** How a leg's denoiser is built: its name in errors, the run's step clock, diffusers' guidance_rescale φ. */
+export interface LegOptions {
+  readonly role?: string;
+  readonly clock?: StepClock;
+  readonly guidanceRescale?: number;
+}
+
+/** Each CFG half checked on its own, so NaN or Inf names the half it came from (the sum would hide which). */
+function guardHalves(g: GuidedDenoiser, role: string, clock: StepClock): GuidedDenoiser {
+  const cond = `${role} (conditional half)`;
+  const uncond = `${role} (unconditional half)`;
+  return {
+    async both(x, at) {
+      const [c, u] = await g.both(x, at);
+      checkFinite(c, cond, clock, at);
+      checkFinite(u, uncond, clock, at);
+      return [c, u];
+    },
+    cond: guardDenoiser(g.cond, cond, clock),
+    uncond: guardDenoiser(g.uncond, uncond, clock),
+  };
+}
+
+/**
+ * The leg as a σ-space denoiser: CFG at its scale over its UNet, both halves in one batch of 2B, with
+ * diffusers' guidance_rescale where both halves run (at scale 1 it would be the identity; at 0 there is no
+ * conditional half to rescale to).
+ */
+export function legDenoiser(leg: EncodedLeg, o: LegOptions = {}): BuiltLeg {
   const { unet, cond, uncond, spec, model } = leg;
   // diffusers' order: unconditional half first
   const both = cond && uncond ? stackConditions([uncond, cond]) : undefined;
@@ -111,8 +139,12 @@ export function legDenoiser(leg: EncodedLeg): BuiltLeg {
       return unet.predict(xt, t, uncond);
     },
   };
-  const guided = discreteGuided(network, model.folder.prediction);
-  return { spec, model, guided, denoiser: cfg(guided, spec.guidance) };
+  const prediction = model.folder.prediction;
+  const raw = discreteGuided(network, prediction);
+  const guided = o.clock ? guardHalves(raw, o.role ?? 'leg', o.clock) : raw;
+  const phi = o.guidanceRescale ?? 0;
+  const denoiser = phi > 0 && both ? rescaledCfg(guided, spec.guidance, phi, prediction) : cfg(guided, spec.guidance);
+  return { spec, model, guided, denoiser };
 }
 
 export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg> {

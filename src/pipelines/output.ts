@@ -15,6 +15,8 @@ export interface RunRecord {
   readonly lambda: number;
   readonly equalCompute: boolean;
   readonly evaluations: number;
+  readonly guidanceRescale?: number;
+  readonly clipSkip?: number;
 }
 
 function describeLeg(l: LegSpec): string {
@@ -48,6 +50,9 @@ function parametersText(req: Request, g: Geometry, run: RunRecord, batchItem: nu
     ...(used.includes('strong') ? [`Strong: ${describeLeg(legs.strong)}`] : []),
     ...(used.includes('weak') ? [`Weak: ${describeLeg(legs.weak)}`] : []),
     ...(reflection.lambda !== undefined ? [`Lambda: ${reflection.lambda}`, `Inversion: ${reflection.inversion}`] : []),
+    ...(run.guidanceRescale ? [`Guidance rescale: ${run.guidanceRescale}`] : []),
+    // diffusers' count (A1111's "Clip skip" is one more)
+    ...(run.clipSkip !== undefined ? [`clip_skip: ${run.clipSkip}`] : []),
   ];
   return [legs.main.prompt, ...(run.negativePrompt !== undefined ? [`Negative prompt: ${run.negativePrompt}`] : []), settings.join(', ')].join('\n');
 }
@@ -73,6 +78,8 @@ export function writeImages(images: readonly DecodedImage[], req: Request, g: Ge
     width: g.width,
     height: g.height,
     evaluations: run.evaluations,
+    guidanceRescale: run.guidanceRescale,
+    clipSkip: run.clipSkip,
   };
   const pngs = images.map((img, b) => ({
     path: g.files[b],

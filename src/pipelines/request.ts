@@ -76,5 +76,10 @@ export function resolveRequest(o: GenerateOptions): Request {
   if (o.equalCompute && !REFLECTING.includes(method)) {
     throw new Error(`equal compute applies to reflection methods (w2sd, s2wd, self-reflection), not ${method}`);
   }
+  const rescale = o.guidanceRescale;
+  if (rescale !== undefined && !(rescale >= 0 && rescale <= 1)) throw new Error(`guidance rescale: expected a number in [0, 1], got ${rescale}`);
+  if (o.clipSkip !== undefined && !(Number.isInteger(o.clipSkip) && o.clipSkip >= 0)) {
+    throw new Error(`clip skip: expected a non-negative integer (layers before the text encoder's last), got ${o.clipSkip}`);
+  }
   return { steps, batch, seed, sampler, method, inversion, legs, used };
 }

@@ -20,6 +20,7 @@ import {
   type Sampler,
   type Schedule,
   type SchedulerConfig,
+  type StepClock,
 } from '../core/index.js';
 import type { OnnxSession } from '../models/onnx/session.js';
 import { encodeLeg, legDenoiser, type BuiltLeg, type EncodedLeg, type LegContext } from './legs.js';
@@ -45,17 +46,14 @@ export async function encodeLegs(req: Request, ctx: Omit<LegContext, 'needVae'>)
   return out;
 }
 
-/** One denoiser per distinct encoded leg, shared by the roles that name it. */
-export function prepareLegs(encoded: Legs<EncodedLeg>): Legs<BuiltLeg> {
-  const built = new Map<EncodedLeg, BuiltLeg>();
+/**
+ * One denoiser per role (roles naming the same leg share its encoded prompts and UNet session), each CFG half
+ * checked for NaN and Inf under the role's name at the clock's step.
+ */
+export function prepareLegs(encoded: Legs<EncodedLeg>, o: { clock: StepClock; guidanceRescale?: number }): Legs<BuiltLeg> {
   const out: Legs<BuiltLeg> = {};
   for (const [role, e] of Object.entries(encoded) as [LegRole, EncodedLeg][]) {
-    let b = built.get(e);
-    if (!b) {
-      b = legDenoiser(e);
-      built.set(e, b);
-    }
-    out[role] = b;
+    out[role] = legDenoiser(e, { role, clock: o.clock, guidanceRescale: o.guidanceRescale });
   }
   return out;
 }
@@ -134,7 +132,7 @@ export interface Sampled {
  * Runs the plan from the seed's noise and returns the final latent in diffusers' VP variables, with the
  * UNet runs and time each UNet file took. `onStep` runs after every step (progress and cancellation).
  */
-export async function sample(plan: SamplingPlan, legs: Legs<BuiltLeg>, req: Request, latentShape: readonly number[], onStep: (i: number) => void): Promise<Sampled> {
+export async function sample(plan: SamplingPlan, legs: Legs<BuiltLeg>, req: Request, latentShape: readonly number[], clock: StepClock, onStep: (i: number) => void): Promise<Sampled> {
   const sessions = new Set<OnnxSession>();
   for (const l of Object.values(legs)) sessions.add((await l.model.unet()).session);
   const before = new Map([...sessions].map((s) => [s, { runs: s.stats.runs, ms: s.stats.ms }]));
@@ -144,7 +142,14 @@ export async function sample(plan: SamplingPlan, legs: Legs<BuiltLeg>, req: Requ
     schedule: plan.schedule,
     steps: req.steps,
     noise,
-    sampleOptions: { noise: stepNoise(req.seed), onStep },
+    sampleOptions: {
+      noise: stepNoise(req.seed),
+      onStep: (i) => {
+        // the next model call belongs to step i + 1 (reflection calls to the step they precede, as in core)
+        clock.step = i + 1;
+        onStep(i);
+      },
+    },
   });
   assertFinite(latentsSigma, 'final latent');
   // σ space → diffusers' x_t at the last level (x_t = x/√(1+σ²); σ_final is 0 or DDIM's ᾱ_0 boundary).

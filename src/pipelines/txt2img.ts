@@ -1,4 +1,4 @@
-import type { InversionKind, SamplerName } from '../core/index.js';
+import { stepClock, type InversionKind, type SamplerName } from '../core/index.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
 import type { DecodedImage } from '../models/sd/vae.js';
 import { prepareGeometry } from './geometry.js';
@@ -42,6 +42,16 @@ export interface GenerateOptions {
   readonly repeats?: number;
   /** Paper §5.2: T' = ⌊T/2⌋ steps and λ = ⌊T'/2⌋. */
   readonly equalCompute?: boolean;
+  /**
+   * diffusers' guidance_rescale φ in [0, 1] (rescale_noise_cfg, Lin et al. 2023 eq. 15–16) on every leg that runs
+   * both CFG halves; default 0 (off).
+   */
+  readonly guidanceRescale?: number;
+  /**
+   * diffusers' clip_skip: condition on the hidden state that many layers before the text encoder's last (SD 1.x/2.x
+   * with the final layer norm, SDXL counted from the penultimate). Needs hidden_states.N outputs in the export.
+   */
+  readonly clipSkip?: number;
   /** Autoguidance weight w in D_w + w·(D_s − D_w); 2 is the paper's Table 15 setting ("w = 1" there). */
   readonly autoguidanceWeight?: number;
   readonly runtime?: RuntimeOptions;
@@ -105,11 +115,12 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const geometry = await prepareGeometry(req, o, runtime, warn);
   const encoded = await encodeLegs(req, { runtime, batch: req.batch, width: geometry.width, height: geometry.height, warn });
   o.signal?.throwIfAborted();
-  const legs = prepareLegs(encoded);
+  const clock = stepClock();
+  const legs = prepareLegs(encoded, { clock, guidanceRescale: o.guidanceRescale });
   const plan = planSampling(req, legs, geometry.mainModel.folder.scheduler, o, warn);
 
   const tPrepared = performance.now();
-  const sampled = await sample(plan, legs, req, geometry.latentShape, (i) => {
+  const sampled = await sample(plan, legs, req, geometry.latentShape, clock, (i) => {
     o.signal?.throwIfAborted();
     o.onProgress?.({ step: i + 1, steps: plan.takenSteps, evaluations: plan.counter.total, expectedEvaluations: plan.expectedEvaluations, elapsedMs: performance.now() - t0 });
   });
@@ -120,7 +131,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const tDecoded = performance.now();
 
   const evaluations = plan.counter.total;
-  const run = { pair: o.pair, negativePrompt: o.negativePrompt, takenSteps: plan.takenSteps, lambda: plan.lambda, equalCompute: o.equalCompute ?? false, evaluations };
+  const run = { pair: o.pair, negativePrompt: o.negativePrompt, takenSteps: plan.takenSteps, lambda: plan.lambda, equalCompute: o.equalCompute ?? false, evaluations, guidanceRescale: o.guidanceRescale, clipSkip: o.clipSkip };
   writeImages(images, req, geometry, run, o.signal);
   const tEnd = performance.now();
   return {

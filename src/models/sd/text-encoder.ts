@@ -1,3 +1,4 @@
+import { assertFinite } from '../../core/index.js';
 import { checkOutputShape } from '../onnx/io.js';
 import type { OnnxSession } from '../onnx/session.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
@@ -65,6 +66,7 @@ export async function encodePrompts(stages: readonly TextEncoderStage[], prompts
     }
     const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, names);
     const h = checkOutputShape(out[hiddenName], [unique.length, maxLength, null], hiddenName, stage.session.path);
+    assertFinite(h.data, `${stage.session.path}: ${hiddenName}`);
     if (seq !== 0 && h.dims[1] !== seq) throw new Error(`text encoders disagree on sequence length: ${seq} vs ${h.dims[1]}`);
     seq = h.dims[1];
     const D = h.dims[2];

@@ -57,7 +57,7 @@ export class SdVaeDecoder {
       checkOutputShape(out, [1, 3, f === null ? null : h * f, f === null ? null : w * f], 'sample', this.session.path);
       const [, , H, W] = out.dims;
       try {
-        assertFinite(out.data, `VAE output of image ${b}`);
+        assertFinite(out.data, `${this.session.path}: VAE output of image ${b}`);
       } catch (err) {
         const hint = this.isHalf && this.forceUpcast ? ' (this fp16 VAE decoder overflows, as SDXL\'s does in float16: use an fp32 VAE decoder export or the fp16-fixed SDXL VAE)' : '';
         throw new Error(`${err instanceof Error ? err.message : String(err)}${hint}`);
