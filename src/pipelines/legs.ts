@@ -27,6 +27,8 @@ export interface LegContext {
   readonly warn: (msg: string) => void;
   /** Only the main leg's folder needs a VAE decoder. */
   readonly needVae?: boolean;
+  /** diffusers' clip_skip, for the prompt (diffusers never applies it to the negative prompt). */
+  readonly clipSkip?: number;
 }
 
 export interface BuiltLeg {
@@ -77,7 +79,7 @@ export async function encodeLeg(spec: LegSpec, ctx: LegContext): Promise<Encoded
   const needCond = spec.guidance !== 0;
   const needUncond = spec.guidance !== 1;
   const zeroNegative = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt;
-  const condEmbeds = needCond || (needUncond && zeroNegative) ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn) : undefined;
+  const condEmbeds = needCond || (needUncond && zeroNegative) ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn, ctx.clipSkip) : undefined;
   let uncondEmbeds: PromptEmbeds | undefined;
   if (needUncond) {
     uncondEmbeds = zeroNegative ? zeroEmbedsLike(condEmbeds!) : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);

@@ -113,7 +113,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const req = resolveRequest(o);
   const runtime = o.runtime ?? {};
   const geometry = await prepareGeometry(req, o, runtime, warn);
-  const encoded = await encodeLegs(req, { runtime, batch: req.batch, width: geometry.width, height: geometry.height, warn });
+  const encoded = await encodeLegs(req, { runtime, batch: req.batch, width: geometry.width, height: geometry.height, warn, clipSkip: o.clipSkip });
   o.signal?.throwIfAborted();
   const clock = stepClock();
   const legs = prepareLegs(encoded, { clock, guidanceRescale: o.guidanceRescale });

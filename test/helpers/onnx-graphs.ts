@@ -70,8 +70,8 @@ export class GraphBuilder {
     return output;
   }
 
-  floats(dims: number[], data: ArrayLike<number>): string {
-    const name = `w_${this.counter++}`;
+  floats(dims: number[], data: ArrayLike<number>, named?: string): string {
+    const name = named ?? `w_${this.counter++}`;
     this.inits.push({ name, dims, elem: 'float32', data: Float32Array.from(data) });
     return name;
   }
@@ -263,6 +263,11 @@ export interface TestTextEncoderSpec {
   /** CLIPTextModelWithProjection (SDXL's text_encoder_2): adds `text_embeds` [B, projection]. */
   readonly projection?: number;
   readonly seed: number;
+  /**
+   * CLIP's final_layer_norm on last_hidden_state (hidden_states stay before it), its weights under torch's names
+   * reached through Identity nodes as torch's exporter writes shared weights; the value is its epsilon.
+   */
+  readonly finalNorm?: number;
 }
 
 function encoderWeights(spec: TestTextEncoderSpec) {
@@ -270,6 +275,8 @@ function encoderWeights(spec: TestTextEncoderSpec) {
     embedding: pattern(spec.vocab * spec.hidden, spec.seed, 1),
     layerScale: Array.from({ length: spec.layers }, (_, k) => pattern(spec.hidden, spec.seed + 10 + k, 1)),
     projection: spec.projection ? pattern(spec.hidden * spec.projection, spec.seed + 99, 0.5) : undefined,
+    normWeight: Float32Array.from(pattern(spec.hidden, spec.seed + 50, 0.5), (v) => 1 + v),
+    normBias: pattern(spec.hidden, spec.seed + 51, 0.3),
   };
 }
 
@@ -290,6 +297,17 @@ export function writeTestTextEncoder(path: string, spec: TestTextEncoderSpec): v
     h = g.op('Tanh', [g.op('Add', [g.op('Mul', [h, g.floats([spec.hidden], w.layerScale[k])]), g.scalar(0.1)])]);
     hidden.push(g.op('Identity', [h], {}, `hidden_states.${k + 1}`));
   }
+  if (spec.finalNorm !== undefined) {
+    const axis = { axes: [-1], keepdims: 1 };
+    const centred = g.op('Sub', [h, g.op('ReduceMean', [h], axis)]);
+    const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], axis);
+    const normed = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, g.scalar(spec.finalNorm)])])]);
+    g.floats([spec.hidden], w.normWeight, 'shared.weight');
+    g.floats([spec.hidden], w.normBias, 'shared.bias');
+    const weight = g.op('Identity', ['shared.weight'], {}, 'text_model.final_layer_norm.weight');
+    const bias = g.op('Identity', ['shared.bias'], {}, 'text_model.final_layer_norm.bias');
+    h = g.op('Add', [g.op('Mul', [normed, weight]), bias]);
+  }
   g.op('Identity', [h], {}, 'last_hidden_state');
   const dims = ['batch', 'sequence', spec.hidden];
   if (spec.projection) {
@@ -304,6 +322,12 @@ export function writeTestTextEncoder(path: string, spec: TestTextEncoderSpec): v
   g.output('last_hidden_state', 'float32', dims);
   for (let k = 0; k <= spec.layers; k++) g.output(`hidden_states.${k}`, 'float32', dims);
   g.write(path);
+}
+
+/** The test encoder's final layer norm weights, for references. */
+export function testFinalNorm(spec: TestTextEncoderSpec): { weight: Float32Array; bias: Float32Array } {
+  const w = encoderWeights(spec);
+  return { weight: w.normWeight, bias: w.normBias };
 }
 
 /** hidden_states.k of the test encoder for one sequence of ids (float64 arithmetic, float32 out). */
@@ -353,12 +377,16 @@ export interface TinyFolderOptions {
   readonly noVae?: boolean;
   /** Overrides of the VAE config (e.g. another scaling factor or latent channels). */
   readonly vae?: Readonly<Record<string, unknown>>;
+  /** SD 1.x/2.x: a graph-built text encoder with hidden_states and a final layer norm instead of the real tiny one. */
+  readonly graphEncoder?: boolean;
 }
 
 export interface TinyFolder {
   readonly dir: string;
   readonly unet: TestUnetSpec;
   readonly encoders?: readonly [TestTextEncoderSpec, TestTextEncoderSpec];
+  /** SD 1.x/2.x with `graphEncoder`: its spec. */
+  readonly encoder?: TestTextEncoderSpec;
 }
 
 /** SDXL test encoders: small widths, the real CLIP vocabulary size. */
@@ -366,6 +394,9 @@ export const XL_ENCODERS = (ids: 'int32' | 'int64'): [TestTextEncoderSpec, TestT
   { vocab: 49408, sequence: 77, hidden: 4, layers: 3, ids, seed: 21 },
   { vocab: 49408, sequence: 77, hidden: 6, layers: 3, ids, projection: 5, seed: 22 },
 ];
+
+/** SD 1.x-shaped graph text encoder over the tiny tokenizer's 1000 tokens, with CLIP's final layer norm. */
+export const SD1_GRAPH_ENCODER: TestTextEncoderSpec = { vocab: 1000, sequence: 77, hidden: 32, layers: 3, ids: 'int32', seed: 31, finalNorm: 1e-5 };
 
 /**
  * A complete model folder in optimum's layout for CI: the real tiny text encoder, tokenizer and VAE decoder
@@ -412,14 +443,16 @@ export function writeTinySdFolder(dir: string, o: TinyFolderOptions): TinyFolder
     hidden = encoders[0].hidden + encoders[1].hidden;
     extras = { textEmbeds: encoders[1].projection!, timeIds: 6 };
   } else {
-    link('text_encoder/model.onnx', `${tiny}/text_encoder.onnx`);
+    if (o.graphEncoder) {
+      writeTestTextEncoder(`${mk(dir, 'text_encoder')}/model.onnx`, SD1_GRAPH_ENCODER);
+    } else link('text_encoder/model.onnx', `${tiny}/text_encoder.onnx`);
     link('tokenizer/tokenizer.json', `${tiny}/tokenizer.json`);
     put('tokenizer/tokenizer_config.json', { model_max_length: 77, bos_token: '<|startoftext|>', eos_token: '<|endoftext|>', pad_token: '<|endoftext|>' });
   }
   const unet: TestUnetSpec = { timestep: 'int64', io: 'float32', channels: 4, sequence: 77, hidden, seed: 1, ...(extras ? { sdxl: extras } : {}), ...o.unet };
   writeTestUnet(`${mk(dir, 'unet')}/model.onnx`, unet);
   put('unet/config.json', { sample_size: 8, in_channels: 4 });
-  return { dir, unet, encoders };
+  return { dir, unet, encoders, encoder: o.graphEncoder && !xl ? SD1_GRAPH_ENCODER : undefined };
 }
 
 function mk(dir: string, sub: string): string {

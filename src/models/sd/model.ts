@@ -1,10 +1,13 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readInitializer } from '../onnx/initializers.js';
 import { checkOutputShape } from '../onnx/io.js';
 import { openSession } from '../onnx/session.js';
 import type { RuntimeOptions } from '../onnx/providers.js';
 import { loadClipTokenizer, loadClipTokenizerFile } from '../tokenizer/load.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { checkSdFiles, readSdFolder, type SdFolder } from './folder.js';
+import type { FinalNorm } from './clip-skip.js';
 import type { TextEncoderStage } from './text-encoder.js';
 import { SdUnet } from './unet.js';
 import { SdVaeDecoder } from './vae.js';
@@ -19,6 +22,7 @@ export class SdModel {
   private encodersP?: Promise<TextEncoderStage[]>;
   private vaeP?: Promise<SdVaeDecoder>;
   private scaleP?: Promise<number>;
+  private finalNorm?: FinalNorm;
 
   constructor(
     readonly folder: SdFolder,
@@ -48,6 +52,7 @@ export class SdModel {
         session: await openSession(c.textEncoder, this.runtime),
         layer: xl ? 'penultimate' : 'last',
         pooled: false,
+        finalNorm: xl ? undefined : () => (this.finalNorm ??= readFinalNorm(c.textEncoder)),
       };
       if (!xl) return [first];
       const second: TextEncoderStage = {
@@ -93,6 +98,21 @@ export class SdModel {
   async latentChannels(): Promise<number> {
     return (await this.unet()).latentChannels ?? this.folder.latentChannels ?? 4;
   }
+}
+
+/**
+ * CLIP's final_layer_norm of a text encoder export, by its torch names, with layer_norm_eps from the
+ * encoder's config.json (CLIP's 1e-5 when absent).
+ */
+function readFinalNorm(path: string): FinalNorm {
+  const weight = readInitializer(path, 'text_model.final_layer_norm.weight');
+  const bias = readInitializer(path, 'text_model.final_layer_norm.bias');
+  if (!weight || !bias || weight.length !== bias.length) {
+    throw new Error(`${path}: clip skip needs CLIP's final_layer_norm, but the export has no weights named text_model.final_layer_norm.weight and .bias`);
+  }
+  const config = join(dirname(path), 'config.json');
+  const eps = existsSync(config) ? (JSON.parse(readFileSync(config, 'utf8')) as { layer_norm_eps?: unknown }).layer_norm_eps : undefined;
+  return { weight, bias, eps: typeof eps === 'number' && eps > 0 ? eps : 1e-5 };
 }
 
 const models = new Map<string, SdModel>();

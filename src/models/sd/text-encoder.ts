@@ -1,6 +1,7 @@
 import { assertFinite } from '../../core/index.js';
 import { checkOutputShape } from '../onnx/io.js';
 import type { OnnxSession } from '../onnx/session.js';
+import { checkFinalNorm, hiddenLayerFor, layerNorm, type FinalNorm } from './clip-skip.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { truncationWarning } from '../tokenizer/clip.js';
 
@@ -21,30 +22,16 @@ export interface TextEncoderStage {
   readonly layer: 'last' | 'penultimate';
   /** SDXL's text_encoder_2 also yields the pooled `text_embeds`. */
   readonly pooled: boolean;
-}
-
-/** `hidden_states.N` outputs of an export, highest index last. */
-function hiddenStateOutputs(session: OnnxSession): string[] {
-  return session.outputs
-    .map((o) => o.name)
-    .filter((n) => /^hidden_states\.\d+$/.test(n))
-    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
-}
-
-function outputFor(stage: TextEncoderStage): string {
-  if (stage.layer === 'last') return 'last_hidden_state';
-  const hs = hiddenStateOutputs(stage.session);
-  if (hs.length < 2) {
-    throw new Error(`${stage.session.path}: SDXL needs the penultimate hidden layer, but the export has no hidden_states.N outputs (export it with optimum, which adds them)`);
-  }
-  return hs[hs.length - 2];
+  /** CLIP's final_layer_norm, read from the export when clip skip needs it (SD 1.x/2.x). */
+  readonly finalNorm?: () => FinalNorm;
 }
 
 /**
  * Runs one or two CLIP text encoders on a batch of prompts. Identical prompts in a batch are encoded once.
- * `warn` receives a message for every prompt cut at the tokenizer's length.
+ * `warn` receives a message for every prompt cut at the tokenizer's length. `clipSkip` is diffusers' (see
+ * hiddenLayerFor); diffusers applies it to the prompt only, never to the negative prompt.
  */
-export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void): Promise<PromptEmbeds> {
+export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void, clipSkip?: number): Promise<PromptEmbeds> {
   const unique = [...new Set(prompts)];
   const parts: Float32Array[][] = [];
   const widths: number[] = [];
@@ -59,13 +46,20 @@ export async function encodePrompts(stages: readonly TextEncoderStage[], prompts
       if (e.truncated !== null && stage === stages[0]) warn(truncationWarning(p, e.truncated, maxLength));
       ids.set(e.ids, b * maxLength);
     });
-    const hiddenName = outputFor(stage);
-    const names = stage.pooled ? [hiddenName, 'text_embeds'] : [hiddenName];
+    const layer = hiddenLayerFor(stage.session, stage.layer, clipSkip);
+    const hiddenName = layer.output;
+    const names = [hiddenName, ...(stage.pooled ? ['text_embeds'] : []), ...(layer.lastHidden ? ['last_hidden_state', layer.lastHidden] : [])];
     if (stage.pooled && !stage.session.outputs.some((o) => o.name === 'text_embeds')) {
       throw new Error(`${stage.session.path}: SDXL's second text encoder must output text_embeds (CLIPTextModelWithProjection)`);
     }
-    const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, names);
-    const h = checkOutputShape(out[hiddenName], [unique.length, maxLength, null], hiddenName, stage.session.path);
+    const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, [...new Set(names)]);
+    let h = checkOutputShape(out[hiddenName], [unique.length, maxLength, null], hiddenName, stage.session.path);
+    if (layer.normalize) {
+      if (!stage.finalNorm) throw new Error(`${stage.session.path}: clip skip needs CLIP's final_layer_norm, which this model does not provide`);
+      const norm = stage.finalNorm();
+      checkFinalNorm(out[layer.lastHidden!], out.last_hidden_state, norm, stage.session.path);
+      h = { data: layerNorm(h.data, h.dims[2], norm), dims: h.dims };
+    }
     assertFinite(h.data, `${stage.session.path}: ${hiddenName}`);
     if (seq !== 0 && h.dims[1] !== seq) throw new Error(`text encoders disagree on sequence length: ${seq} vs ${h.dims[1]}`);
     seq = h.dims[1];
