@@ -42,3 +42,30 @@ export function assertClose(actual: Float32Array, expected: Float32Array, tol: n
   }
   assert.ok(worst <= tol * Math.max(1, scale), `${what}: max |Δ| ${worst} (scale ${scale})`);
 }
+
+/**
+ * diffusers' image conversion written from its definition, each operation in float32: VaeImageProcessor's
+ * denormalize (x / 2 + 0.5).clamp(0, 1) in torch float32, then numpy_to_pil's (images * 255).round() in numpy
+ * float32, whose round is half to even. Planar [3, H, W] in, interleaved RGB out.
+ */
+export function diffusersPixels(planar: Float32Array, height: number, width: number): number[] {
+  const f = Math.fround;
+  const n = height * width;
+  const out: number[] = [];
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = Math.min(Math.max(f(f(planar[c * n + p] / 2) + 0.5), 0), 1);
+      const s = f(v * 255);
+      const fl = Math.floor(s);
+      out.push(s - fl === 0.5 ? (fl % 2 === 0 ? fl : fl + 1) : Math.round(s));
+    }
+  }
+  return out;
+}
+
+/** A PNG's RGB bytes (dropping pngjs's alpha channel). */
+export function rgbOf(rgba: Uint8Array | Buffer): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < rgba.length; i += 4) out.push(rgba[i], rgba[i + 1], rgba[i + 2]);
+  return out;
+}
