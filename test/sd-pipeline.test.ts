@@ -18,7 +18,7 @@ import {
   type TinyFolderOptions,
 } from './helpers/onnx-graphs.js';
 import { readFileSync } from 'node:fs';
-import { assertClose, diffusersPixels, guidedEps, rgbOf, sd1Embeds, type Eps } from './helpers/sd-reference.js';
+import { abar, assertClose, diffusersPixels, guidedEps, referenceSample, rgbOf, sd1Embeds, type Eps } from './helpers/sd-reference.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'w2sd-pipe-'));
 after(async () => {
@@ -29,45 +29,6 @@ after(async () => {
 let folders = 0;
 function folder(o: TinyFolderOptions): TinyFolder {
   return writeTinySdFolder(join(tmp, `m${folders++}`), o);
-}
-
-/** ᾱ of the scaled_linear schedule from its definition, in float64. */
-const ALPHA = (() => {
-  const a = new Float64Array(1000);
-  let acc = 1;
-  for (let i = 0; i < 1000; i++) {
-    const sq = Math.sqrt(0.00085) + ((Math.sqrt(0.012) - Math.sqrt(0.00085)) * i) / 999;
-    acc *= 1 - sq * sq;
-    a[i] = acc;
-  }
-  return a;
-})();
-const abar = (t: number) => (t >= 0 ? ALPHA[t] : ALPHA[0]); // set_alpha_to_one: false in every test config
-
-/**
- * diffusers' DDIM (η = 0, no clipping) in its own VP variables, with W2SD's reflection as Algorithm 1 and
- * PAPER-NOTES §3.5 write it: strong DDIM step t → t', weak model at (x', t) inverts t' → t, then the main step.
- * Written from the formulas, independently of src/core.
- */
-function referenceSample(timesteps: number[], ratio: number, x: Float32Array, legs: { main: Eps; strong?: Eps; weak?: Eps }, lambda = 0): Float32Array {
-  const step = (eps: Eps, y: Float32Array, t: number, prev: number, evalT = t) => {
-    const e = eps(y, evalT);
-    const [a, ap] = [abar(t), abar(prev)];
-    return y.map((v, j) => Math.sqrt(ap) * ((v - Math.sqrt(1 - a) * e[j]) / Math.sqrt(a)) + Math.sqrt(1 - ap) * e[j]);
-  };
-  let cur = Float32Array.from(x);
-  timesteps.forEach((t, i) => {
-    const prev = t - ratio;
-    if (i < lambda) {
-      const denoised = step(legs.strong!, cur, t, prev);
-      // inversion: the weak model sees the denoised latent at the upper timestep t; the move maps prev → t
-      const e = legs.weak!(denoised, t);
-      const [a, ap] = [abar(t), abar(prev)];
-      cur = denoised.map((v, j) => Math.sqrt(a) * ((v - Math.sqrt(1 - ap) * e[j]) / Math.sqrt(ap)) + Math.sqrt(1 - a) * e[j]);
-    }
-    cur = step(legs.main, cur, t, prev);
-  });
-  return cur;
 }
 
 /** ε from v for v-prediction models: ε = √(1−ᾱ)·x + √ᾱ·v. */
