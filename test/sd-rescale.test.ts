@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { batchGaussian, ddim, ddimSchedule, discreteDenoiser, parseSchedulerConfig, plain, tensor, x0ProcessingOf, type GuidedDenoiser } from '../src/core/index.js';
 import { releaseAllSessions } from '../src/models/onnx/session.js';
 import { rescaledCfg } from '../src/pipelines/guidance-rescale.js';
@@ -14,6 +15,7 @@ import { assertClose, sd1Embeds } from './helpers/sd-reference.js';
  * diffusers' guidance_rescale (rescale_noise_cfg): r = φ·r_cfg·std(r_c)/std(r_cfg) + (1 − φ)·r_cfg per batch item
  * on the network's output. The values below are derived by hand.
  */
+const DIFFUSERS_FIXTURES = fileURLToPath(new URL('../../test/fixtures/diffusers', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'w2sd-rescale-'));
 after(async () => {
   await releaseAllSessions();
@@ -51,6 +53,22 @@ test('guidance rescale by hand, v-prediction: the rescale acts on v, not on the 
   // φ = 0 is plain CFG
   const none = await rescaledCfg(fixed(D(vC), D(vU)), 2, 0, 'v_prediction')(tensor(Float32Array.of(2, 2, 2, 2), [1, 4]), { sigma: 1, timestep: 999 });
   assertClose(none, Float32Array.from(D([1, 3, 1, 3])), 1e-6, 'φ = 0');
+});
+
+test('guidance rescale equals diffusers\' rescale_noise_cfg as recorded from PyTorch (tools/reference/diffusers_guidance_rescale.py)', async () => {
+  const fixture = JSON.parse(readFileSync(join(DIFFUSERS_FIXTURES, 'guidance_rescale.json'), 'utf8')) as {
+    cases: { shape: number[]; guidance_scale: number; guidance_rescale: number; noise_pred_text: number[]; noise_pred_uncond: number[]; rescaled: number[] }[];
+  };
+  assert.equal(fixture.cases.length, 3);
+  for (const c of fixture.cases) {
+    // ε-prediction at σ = 0.8 around a non-zero latent: D = x − σ·ε, and back ε = (x − D)/σ
+    const sigma = 0.8;
+    const x = Float32Array.from(c.noise_pred_text, (_, i) => Math.sin(i));
+    const D = (eps: number[]) => eps.map((e, i) => x[i] - sigma * e);
+    const out = await rescaledCfg(fixed(D(c.noise_pred_text), D(c.noise_pred_uncond)), c.guidance_scale, c.guidance_rescale, 'epsilon')(tensor(x, c.shape), { sigma, timestep: 500 });
+    const eps = Float32Array.from(out, (d, i) => (x[i] - d) / sigma);
+    assertClose(eps, Float32Array.from(c.rescaled), 2e-5, `shape [${c.shape.join(', ')}], scale ${c.guidance_scale}, φ ${c.guidance_rescale}`);
+  }
 });
 
 test('generate --guidance-rescale 0.7: latents equal DDIM over the test UNet with rescale_noise_cfg in ε-space', async () => {
