@@ -87,42 +87,22 @@ const TIMESTEPS = [667, 334, 1]; // SD 1.5's leading DDIM timesteps for T = 3 (r
 const noise = batchGaussian(3, [1, 4, 8, 8]);
 const base = (extra: Partial<GenerateOptions>): GenerateOptions => ({ model: strong.dir, prompt: 'a photo of a cat', negativePrompt: 'blurry', width: 16, height: 16, steps: T, seed: 3, lambda: 2, ...extra });
 
-test('legs: the cumulative pair denoises with the strong weights at 5.5 and inverts with the weak weights unconditionally', async () => {
-  const prompt = await sd1Embeds(strong.dir, 'a photo of a cat');
-  const negative = await sd1Embeds(strong.dir, 'blurry');
-  const expected: Call[] = [];
-  const legs = {
-    main: loggedLeg(strong, 5.5, prompt, negative, expected),
-    strong: loggedLeg(strong, 5.5, prompt, negative, expected),
-    weak: loggedLeg(weak, 0, prompt, negative, expected),
-  };
-  referenceSample(TIMESTEPS, 333, noise, legs, 2);
-  assertCalls(await recordCalls([strong, weak], base({ pair: 'cumulative', weakModel: weak.dir })), expected);
-});
+type LegDef = readonly [TinyFolder, number, string];
 
-test('legs: the prompt pair runs both reflection legs at CFG 1 on one model, the weak leg on the raw prompt', async () => {
-  const refined = await sd1Embeds(strong.dir, 'a photo of a cat');
-  const raw = await sd1Embeds(strong.dir, 'cat');
+/** Runs the reference with the legs written out (weights, scale, prompt) and compares every UNet call. */
+async function checkLegs(legs: { main: LegDef; strong: LegDef; weak: LegDef }, folders: TinyFolder[], o: Partial<GenerateOptions>): Promise<void> {
   const negative = await sd1Embeds(strong.dir, 'blurry');
   const expected: Call[] = [];
-  const legs = {
-    main: loggedLeg(strong, 5.5, refined, negative, expected),
-    strong: loggedLeg(strong, 1, refined, negative, expected),
-    weak: loggedLeg(strong, 1, raw, negative, expected),
-  };
-  referenceSample(TIMESTEPS, 333, noise, legs, 2);
-  assertCalls(await recordCalls([strong], base({ pair: 'prompt', weakPrompt: 'cat' })), expected);
-});
+  const eps = async ([f, scale, prompt]: LegDef) => loggedLeg(f, scale, await sd1Embeds(strong.dir, prompt), negative, expected);
+  referenceSample(TIMESTEPS, 333, noise, { main: await eps(legs.main), strong: await eps(legs.strong), weak: await eps(legs.weak) }, 2);
+  assertCalls(await recordCalls(folders, base(o)), expected);
+}
 
-test('legs: S2WD swaps the roles (the weak weights denoise, the strong ones invert), the main step unchanged', async () => {
-  const prompt = await sd1Embeds(strong.dir, 'a photo of a cat');
-  const negative = await sd1Embeds(strong.dir, 'blurry');
-  const expected: Call[] = [];
-  const legs = {
-    main: loggedLeg(strong, 5.5, prompt, negative, expected),
-    strong: loggedLeg(weak, 1, prompt, negative, expected),
-    weak: loggedLeg(strong, 1, prompt, negative, expected),
-  };
-  referenceSample(TIMESTEPS, 333, noise, legs, 2);
-  assertCalls(await recordCalls([strong, weak], base({ pair: 'weights', weakModel: weak.dir, method: 's2wd' })), expected);
-});
+test('legs: the cumulative pair denoises with the strong weights at 5.5 and inverts with the weak weights unconditionally', () =>
+  checkLegs({ main: [strong, 5.5, 'a photo of a cat'], strong: [strong, 5.5, 'a photo of a cat'], weak: [weak, 0, 'a photo of a cat'] }, [strong, weak], { pair: 'cumulative', weakModel: weak.dir }));
+
+test('legs: the prompt pair runs both reflection legs at CFG 1 on one model, the weak leg on the raw prompt', () =>
+  checkLegs({ main: [strong, 5.5, 'a photo of a cat'], strong: [strong, 1, 'a photo of a cat'], weak: [strong, 1, 'cat'] }, [strong], { pair: 'prompt', weakPrompt: 'cat' }));
+
+test('legs: S2WD swaps the roles (the weak weights denoise, the strong ones invert), the main step unchanged', () =>
+  checkLegs({ main: [strong, 5.5, 'a photo of a cat'], strong: [weak, 1, 'a photo of a cat'], weak: [strong, 1, 'a photo of a cat'] }, [strong, weak], { pair: 'weights', weakModel: weak.dir, method: 's2wd' }));
