@@ -8,6 +8,7 @@ export * from './schedules/discrete.js';
 export * from './schedules/walk.js';
 export * from './denoiser.js';
 export * from './counter.js';
+export * from './finite.js';
 export * from './guidance.js';
 export * from './samplers/loop.js';
 export * from './samplers/ddim.js';

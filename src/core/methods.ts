@@ -3,8 +3,10 @@ import type { Tensor } from './tensor.js';
 import { tensor } from './tensor.js';
 import type { GuidedDenoiser } from './denoiser.js';
 import { autoguidance, cfg } from './guidance.js';
-import type { ReflectionOptions } from './reflection.js';
+import type { FixedPointReport, ReflectionOptions } from './reflection.js';
 import { checkReflection, reflection } from './reflection.js';
+import type { StepClock } from './finite.js';
+import { guardDenoiser, stepClock } from './finite.js';
 
 /** The three legs of W2SD: the ordinary step's model and the reflection's strong and weak models. */
 export interface Legs {
@@ -13,14 +15,38 @@ export interface Legs {
   readonly weak: Denoiser;
 }
 
-/** Sample with W2SD: any sampler, with the reflection hooked in before each of the first λ steps. */
-export function w2sdSample(sampler: Sampler, legs: Legs, x: Tensor, s: Schedule, opts: ReflectionOptions, sampleOpts: SampleOptions = {}): Promise<Float32Array> {
-  const reflect = reflection(legs, s, opts);
+/**
+ * Sample with W2SD: any sampler, with the reflection hooked in before each of the first λ steps. With a
+ * clock, each step's index is set on it before the step's first model call (see guardDenoiser).
+ */
+export function w2sdSample(sampler: Sampler, legs: Legs, x: Tensor, s: Schedule, opts: ReflectionOptions, sampleOpts: SampleOptions = {}, clock?: StepClock): Promise<Float32Array> {
+  const reflect = reflection(legs, s, opts, clock);
   const before = sampleOpts.beforeStep;
   const beforeStep = before
-    ? async (y: Tensor, i: number) => reflect(tensor(await before(y, i), y.shape), i)
+    ? async (y: Tensor, i: number) => {
+        if (clock) clock.step = i;
+        return reflect(tensor(await before(y, i), y.shape), i);
+      }
     : reflect;
   return sampler(legs.main, x, s, { ...sampleOpts, beforeStep });
+}
+
+/** The legs with their outputs checked: NaN or Inf from any of them is a NonFiniteError naming it and the step. */
+function guardedLegs(legs: Legs, clock: StepClock): Legs {
+  return { main: guardDenoiser(legs.main, 'main', clock), strong: guardDenoiser(legs.strong, 'strong', clock), weak: guardDenoiser(legs.weak, 'weak', clock) };
+}
+
+/** Sample options that advance the clock before each step (and still run the caller's hook). */
+function clocked(clock: StepClock, opts: SampleOptions = {}): SampleOptions {
+  const before = opts.beforeStep;
+  return {
+    ...opts,
+    beforeStep: async (x, i) => {
+      clock.step = i;
+      clock.during = undefined;
+      return before ? before(x, i) : x.data;
+    },
+  };
 }
 
 /**
@@ -33,6 +59,8 @@ export interface RunContext {
   readonly steps: number;
   readonly noise: Tensor;
   readonly sampleOptions?: SampleOptions;
+  /** Told after every fixed-point inversion, so a lab can report residuals of a run (see FixedPointReport). */
+  readonly onFixedPoint?: (r: FixedPointReport) => void;
 }
 
 export interface Method {
@@ -48,16 +76,22 @@ function startLatent(noise: Tensor, s: Schedule): Tensor {
   return tensor(x, noise.shape);
 }
 
-/** Ordinary sampling with one denoiser (strong alone, CFG, autoguidance, ...). */
-export function plain(name: string, denoise: Denoiser): Method {
+/** Ordinary sampling with a denoiser built per run from checked legs (the clock names the step of a failure). */
+function plainWith(name: string, build: (clock: StepClock) => Denoiser): Method {
   return {
     name,
     nfe: (steps) => steps,
     run(ctx) {
       const s = ctx.schedule(ctx.steps);
-      return ctx.sampler(denoise, startLatent(ctx.noise, s), s, ctx.sampleOptions);
+      const clock = stepClock();
+      return ctx.sampler(build(clock), startLatent(ctx.noise, s), s, clocked(clock, ctx.sampleOptions));
     },
   };
+}
+
+/** Ordinary sampling with one denoiser (strong alone, CFG, ...), checked as the leg 'main'. */
+export function plain(name: string, denoise: Denoiser): Method {
+  return plainWith(name, (clock) => guardDenoiser(denoise, 'main', clock));
 }
 
 /** Reflection settings with λ given as a function of T, so one method can run at any step count. */
@@ -71,15 +105,32 @@ function lambdaFor(settings: W2sdSettings, steps: number): number {
   return l === undefined ? steps - 1 : typeof l === 'function' ? l(steps) : l;
 }
 
+/** Settings whose fixed-point reports also go to the run's listener. */
+function withReport(opts: ReflectionOptions, listener?: (r: FixedPointReport) => void): ReflectionOptions {
+  const own = opts.fixedPoint?.report;
+  if (!listener) return opts;
+  return {
+    ...opts,
+    fixedPoint: {
+      ...opts.fixedPoint,
+      report: (r) => {
+        own?.(r);
+        listener(r);
+      },
+    },
+  };
+}
+
 export function w2sd(name: string, legs: Legs, settings: W2sdSettings = {}): Method {
   return {
     name,
     nfe: (steps) => steps + 2 * lambdaFor(settings, steps) * (settings.repeats ?? 1),
     run(ctx) {
       const s = ctx.schedule(ctx.steps);
-      const opts = { ...settings, lambda: lambdaFor(settings, ctx.steps) };
+      const opts = withReport({ ...settings, lambda: lambdaFor(settings, ctx.steps) }, ctx.onFixedPoint);
       checkReflection(opts, ctx.steps);
-      return w2sdSample(ctx.sampler, legs, startLatent(ctx.noise, s), s, opts, ctx.sampleOptions);
+      const clock = stepClock();
+      return w2sdSample(ctx.sampler, guardedLegs(legs, clock), startLatent(ctx.noise, s), s, opts, clocked(clock, ctx.sampleOptions), clock);
     },
   };
 }
@@ -105,8 +156,9 @@ export function equalCompute(name: string, legs: Legs, settings: Omit<W2sdSettin
   };
 }
 
+/** Autoguidance with both models checked as the legs 'strong' and 'weak'. */
 export function autoguided(name: string, strong: Denoiser, weak: Denoiser, w: number): Method {
-  return plain(name, autoguidance(strong, weak, w));
+  return plainWith(name, (clock) => autoguidance(guardDenoiser(strong, 'strong', clock), guardDenoiser(weak, 'weak', clock), w));
 }
 
 /**

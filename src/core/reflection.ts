@@ -4,6 +4,8 @@ import { like } from './tensor.js';
 import { startOf, targetOf } from './schedules/walk.js';
 import type { X0Processing } from './samplers/ddim.js';
 import { processX0 } from './samplers/ddim.js';
+import type { StepClock } from './finite.js';
+import { checkFinite } from './finite.js';
 
 /*
  * W2SD's reflection (Bai, Sugiyama, Xie 2025, Algorithm 1): at each of the first λ steps, denoise one step
@@ -217,16 +219,23 @@ export interface ReflectionPair {
  * Algorithm 1's inner line as a sampler hook: for i < λ, x̃ = M_w⁻¹(M_s(x, i), i), `repeats` times; the
  * sampler then takes its ordinary step from x̃.
  */
-export function reflection(pair: ReflectionPair, s: Schedule, opts: ReflectionOptions): (x: Tensor, i: number) => Promise<Float32Array> {
+export function reflection(pair: ReflectionPair, s: Schedule, opts: ReflectionOptions, clock?: StepClock): (x: Tensor, i: number) => Promise<Float32Array> {
   checkReflection(opts, s.points.length);
   const kind = opts.inversion ?? 'ddim';
   const repeats = opts.repeats ?? 1;
+  const during = `${kind} inversion`;
   return async (x, i) => {
+    if (clock) clock.step = i;
     if (i >= opts.lambda) return x.data;
     let cur = x;
     for (let r = 0; r < repeats; r++) {
       const denoised = await ddimStep(pair.strong, cur, startOf(s, i), targetOf(s, i).sigma, opts.x0);
-      cur = like(x, await invert(kind, pair.weak, like(x, denoised), i, s, opts.fixedPoint, opts.x0));
+      if (clock) clock.during = during;
+      const back = await invert(kind, pair.weak, like(x, denoised), i, s, opts.fixedPoint, opts.x0);
+      // the inversion's own arithmetic (the fixed-point solver's steps) can overflow where every model call was finite
+      if (clock) checkFinite(back, 'weak', clock, startOf(s, i));
+      if (clock) clock.during = undefined;
+      cur = like(x, back);
     }
     return cur.data;
   };

@@ -1,6 +1,6 @@
 import type { Denoiser } from '../../core/types.js';
-import { cfg, autoguidance } from '../../core/guidance.js';
-import { equalCompute, plain, s2wd, selfReflection, w2sd, type Legs, type Method, type W2sdSettings } from '../../core/methods.js';
+import { cfg } from '../../core/guidance.js';
+import { autoguided, equalCompute, plain, s2wd, selfReflection, w2sd, type Legs, type Method, type W2sdSettings } from '../../core/methods.js';
 import type { InversionKind } from '../../core/reflection.js';
 import type { ClassCondModel } from '../../models/classcond.js';
 import { Meter } from './meter.js';
@@ -71,7 +71,7 @@ export function autoguidanceRow(strong: LegSpec, weak: LegSpec, w: number): Row 
     id: `autoguidance-w${w}`,
     name,
     group: 'baseline',
-    build: (kit) => plain(name, autoguidance(kit.leg(strong.model, strong.scale), kit.leg(weak.model, weak.scale), w)),
+    build: (kit) => autoguided(name, kit.leg(strong.model, strong.scale), kit.leg(weak.model, weak.scale), w),
   };
 }
 
