@@ -17,12 +17,17 @@ import { checkFinite } from './finite.js';
 export type InversionKind = 'ddim' | 'official-lagged' | 'fixed-point';
 export const INVERSIONS: readonly InversionKind[] = ['ddim', 'official-lagged', 'fixed-point'];
 
-/** How the fixed-point inversion went at one step: items still above tolerance at the cap, and why. */
+/** How the fixed-point inversion went at one step: items still above tolerance at the cap, and the residual. */
 export interface FixedPointReport {
   readonly step: number;
+  /** σ_i, the level the inverted latent is returned at. */
+  readonly sigma: number;
   readonly iterations: number;
+  readonly items: number;
   readonly unconverged: number;
+  /** Largest relative residual |y − F_w(x̃)| / |terms| over the items (converged ones included), as returned. */
   readonly maxRelativeResidual: number;
+  readonly tolerance: number;
 }
 
 export interface FixedPointOptions {
@@ -31,6 +36,20 @@ export interface FixedPointOptions {
   readonly maxIterations?: number;
   /** Told after every inversion, so non-convergence is reported rather than silently capped. */
   readonly report?: (r: FixedPointReport) => void;
+  /** Stopping at the cap with items above tolerance is a FixedPointError instead of a report. */
+  readonly strict?: boolean;
+}
+
+/** The fixed-point inversion stopped at its iteration cap with items above tolerance (strict mode). */
+export class FixedPointError extends Error {
+  override readonly name = 'FixedPointError';
+  constructor(readonly report: FixedPointReport) {
+    super(
+      `fixed-point inversion did not converge at step ${report.step} (σ ${report.sigma.toPrecision(5)}): ` +
+        `${report.unconverged} of ${report.items} items above tolerance ${report.tolerance} after ${report.iterations} iterations, ` +
+        `max relative residual ${report.maxRelativeResidual.toExponential(3)} (raise the iteration cap or the tolerance, or run without strict)`,
+    );
+  }
 }
 
 export interface ReflectionOptions {
@@ -124,13 +143,13 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
   const best = new Float64Array(items).fill(Infinity);
   const hasPrev = new Uint8Array(items);
   const done = new Uint8Array(items);
+  // each item's relative residual: at convergence, else at its best point
+  const rels = new Float64Array(items).fill(Infinity);
   let open = items;
   let iterations = 0;
-  let worst = 0;
   while (open > 0 && iterations < maxIter) {
     iterations++;
     const r = await weak(like(y, cur), upper);
-    worst = 0;
     for (let b = 0; b < items; b++) {
       if (done[b]) continue;
       const o0 = b * per;
@@ -151,6 +170,7 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
       }
       const rel = Math.sqrt(res / Math.max(norm, 1e-24));
       if (rel <= tol) {
+        rels[b] = rel;
         for (let j = o0; j < o1; j++) cur[j] += r[j];
         done[b] = 1;
         open--;
@@ -158,9 +178,9 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
       }
       if (res < best[b]) {
         best[b] = res;
+        rels[b] = rel;
         xBest.set(cur.subarray(o0, o1), o0);
       }
-      worst = Math.max(worst, Math.sqrt(best[b] / Math.max(norm, 1e-24)));
       if (hasPrev[b] && sy > 0 && ss > 0) alpha[b] = ss / sy;
       else if (hasPrev[b]) alpha[b] /= 2;
       if (res > 100 * best[b]) {
@@ -182,7 +202,11 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
     // report the best point reached, not the last trial
     for (let b = 0; b < items; b++) if (!done[b]) cur.set(xBest.subarray(b * per, (b + 1) * per), b * per);
   }
-  o.report?.({ step: i, iterations, unconverged: open, maxRelativeResidual: open > 0 ? worst : 0 });
+  let worst = 0;
+  for (let b = 0; b < items; b++) worst = Math.max(worst, rels[b]);
+  const report: FixedPointReport = { step: i, sigma: upper.sigma, iterations, items, unconverged: open, maxRelativeResidual: worst, tolerance: tol };
+  o.report?.(report);
+  if (open > 0 && o.strict) throw new FixedPointError(report);
   return cur;
 }
 

@@ -10,7 +10,7 @@ export interface ExperimentSettings {
   readonly cfgScale: number;
   readonly autoguidanceWeights: readonly number[];
   /** Fixed-point inversion: iterations are measured into the NFE column. */
-  readonly fixedPoint: { readonly tolerance: number; readonly maxIterations: number };
+  readonly fixedPoint: { readonly tolerance: number; readonly maxIterations: number; readonly strict?: boolean };
 }
 
 /** One experiment: its models, its rows and how its samples are judged. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ddimSchedule } from '../../core/schedules/discrete.js';
 import { ddim } from '../../core/samplers/ddim.js';
 import { tensor } from '../../core/tensor.js';
+import type { FixedPointSummary } from '../../core/fixed-point-summary.js';
 import { indicesOfClasses, loadMnist, subset, toSigned, type ImageSet } from '../../data/index.js';
 import { frechetDistance } from '../../eval/frechet.js';
 import { featureStats } from '../../eval/linalg.js';
@@ -65,6 +66,8 @@ export interface RowResult {
   readonly networkPerImage: number;
   readonly seconds: number;
   readonly metrics: RowMetrics;
+  /** Rows with the fixed-point inversion: its residual and where it stopped at the iteration cap. */
+  readonly fixedPoint?: FixedPointSummary;
   /** Paired differences against the plain strong row (this row minus strong). */
   readonly vsStrong?: Paired;
   /** Where the row is judged against another row (guided W2SD rows against CFG): that row and the difference. */
@@ -172,6 +175,7 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
       networkPerImage: samples.networkPerImage,
       seconds: samples.seconds,
       metrics: evaluated.metrics,
+      ...(samples.fixedPoint ? { fixedPoint: samples.fixedPoint } : {}),
       grid: gridFile,
     });
     log(`${name}: ${row.name}: ${samples.count} samples in ${samples.seconds.toFixed(1)} s, NFE ${samples.nfe.toFixed(1)}, FD ${evaluated.metrics.frechet.toFixed(3)}`);

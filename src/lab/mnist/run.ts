@@ -1,4 +1,5 @@
 import { gaussian } from '../../core/rng.js';
+import { fixedPointCollector, type FixedPointSummary } from '../../core/fixed-point-summary.js';
 import { tensor } from '../../core/tensor.js';
 import type { Sampler, Schedule } from '../../core/types.js';
 import { Meter } from './meter.js';
@@ -30,6 +31,8 @@ export interface RowSamples {
   readonly networkPerImage: number;
   readonly steps: number;
   readonly seconds: number;
+  /** The fixed-point inversions' convergence and residual over all batches, for rows that use them. */
+  readonly fixedPoint?: FixedPointSummary;
 }
 
 /**
@@ -53,13 +56,14 @@ export async function runRow(row: Row, s: RunSettings): Promise<RowSamples> {
   const steps = row.stepsFor ? row.stepsFor(s.steps) : s.steps;
   const meter = new Meter();
   let batches = 0;
+  const fp = fixedPointCollector();
   const t0 = performance.now();
   for (let start = 0; start < s.count; start += s.batch) {
     const n = Math.min(s.batch, s.count - start);
     const kit = batchKit(labels.slice(start, start + n), meter);
     const method = row.build(kit);
     const noise = tensor(sampleNoise(s.seed, start, n, per), [n, ...s.imageShape]);
-    const out = await method.run({ sampler: s.sampler, schedule: s.schedule, steps, noise });
+    const out = await method.run({ sampler: s.sampler, schedule: s.schedule, steps, noise, onFixedPoint: fp.report });
     images.set(out, start * per);
     batches++;
     s.onBatch?.(start + n, s.count);
@@ -72,5 +76,6 @@ export async function runRow(row: Row, s: RunSettings): Promise<RowSamples> {
     networkPerImage: meter.rows / s.count,
     steps,
     seconds: (performance.now() - t0) / 1000,
+    ...(fp.summary() ? { fixedPoint: fp.summary() } : {}),
   };
 }

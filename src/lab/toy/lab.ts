@@ -29,6 +29,8 @@ export interface ToyLabOptions {
   /** Samples recorded step by step for the figures. */
   readonly trajectories?: number;
   readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** A fixed-point inversion that stops at its iteration cap above tolerance is an error (else it is reported). */
+  readonly fixedPointStrict?: boolean;
 }
 
 /** Autoguidance weights tried; w = 1 is the strong model alone, w = 2 W2SD's first-order match. */
@@ -64,6 +66,7 @@ export interface ToyLabResult {
     readonly inversion: InversionKind;
     readonly seed: number;
     readonly schedule: string;
+    readonly fixedPointStrict: boolean;
   };
   readonly modeNames: readonly string[];
   /** The ideal mode the strong model under-weights most: where W2SD should add mass. */
@@ -133,7 +136,8 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
   const base = toyProblem({ samples: o.samples, seed: o.seed, dim, mixtures: o.mixtures });
   const settings = { sampler, steps: o.steps };
   const traj = { ...settings, trajectories: o.trajectories ?? 0 };
-  const r: ReflectSettings = { lambda, inversion };
+  const fixedPoint = { strict: o.fixedPointStrict ?? false };
+  const r: ReflectSettings = { lambda, inversion, fixedPoint };
   const sweeps = new Set(o.sweeps ?? []);
 
   const method = (p: ToyProblem, m: Method, s = settings): Job => ({ label: m.name, run: () => runMethod(p, m, s) });
@@ -144,10 +148,10 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     method(base, plainIdeal(base), traj),
     method(base, plainStrong(base), traj),
     method(base, plainWeak(base), traj),
-    method(base, w2sdRow(base, { lambda, inversion: 'ddim' }), traj),
-    method(base, w2sdRow(base, { lambda, inversion: 'fixed-point' }), traj),
-    method(base, selfReflectionRow(base, { lambda, inversion: 'ddim' })),
-    method(base, selfReflectionRow(base, { lambda, inversion: 'fixed-point' })),
+    method(base, w2sdRow(base, { ...r, inversion: 'ddim' }), traj),
+    method(base, w2sdRow(base, { ...r, inversion: 'fixed-point' }), traj),
+    method(base, selfReflectionRow(base, { ...r, inversion: 'ddim' })),
+    method(base, selfReflectionRow(base, { ...r, inversion: 'fixed-point' })),
     method(base, s2wdRow(base, r), traj),
     method(base, equalComputeRow(base, r), traj),
   ];
@@ -168,7 +172,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     sweepJobs.push({
       kind: 'lambda',
       parameter: `λ (T = ${o.steps})`,
-      points: values.map((l) => ({ value: l, jobs: [method(base, w2sdRow(base, { lambda: l, inversion }))] })),
+      points: values.map((l) => ({ value: l, jobs: [method(base, w2sdRow(base, { ...r, lambda: l }))] })),
     });
   }
   if (sweeps.has('steps')) {
@@ -179,10 +183,10 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
         value: t,
         jobs: [
           method(base, plainStrong(base), { sampler, steps: t }),
-          method(base, w2sdRow(base, { inversion: 'ddim' }), { sampler, steps: t }),
-          method(base, w2sdRow(base, { inversion: 'fixed-point' }), { sampler, steps: t }),
+          method(base, w2sdRow(base, { inversion: 'ddim', fixedPoint }), { sampler, steps: t }),
+          method(base, w2sdRow(base, { inversion: 'fixed-point', fixedPoint }), { sampler, steps: t }),
           // Must equal plain strong at every T: a visible check that the fixed-point inversion converged.
-          method(base, selfReflectionRow(base, { inversion: 'fixed-point' }), { sampler, steps: t }),
+          method(base, selfReflectionRow(base, { inversion: 'fixed-point', fixedPoint }), { sampler, steps: t }),
         ],
       })),
     });
@@ -233,6 +237,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
       inversion,
       seed: o.seed,
       schedule: 'Karras VE, sigma 80 -> 0.002 (rho 7), then 0',
+      fixedPointStrict: fixedPoint.strict,
     },
     modeNames: base.modeNames,
     target: { mode, name: base.modeNames[mode], idealMass: base.ideal.weights[mode] },

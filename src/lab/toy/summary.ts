@@ -1,3 +1,4 @@
+import { describeFixedPoint } from '../../core/index.js';
 import type { ToyLabResult } from './lab.js';
 import type { MethodRow } from './run.js';
 import { otherShift } from './tables.js';
@@ -38,7 +39,8 @@ export function findings(res: ToyLabResult): string[] {
         `(${Number.isFinite(closed) ? `${(100 * closed).toFixed(0)} % of the gap to the ideal closed` : 'no gap'}${overshoot ? ', over-shoots the ideal mass' : ''}); ` +
         `mean log p_ideal ${m.meanLogLik >= strong.metrics.meanLogLik ? '+' : ''}${(m.meanLogLik - strong.metrics.meanLogLik).toFixed(4)}; ` +
         `outliers ${pp(strong.metrics.outlierRate)} → ${pp(m.outlierRate)}; sliced W1 ${strong.metrics.slicedW1.toFixed(3)} → ${m.slicedW1.toFixed(3)}; ` +
-        `${place}, other modes' means up to ${otherShift(m, k).toFixed(2)} off.`,
+        `${place}, other modes' means up to ${otherShift(m, k).toFixed(2)} off` +
+        `${r.fixedPoint ? `; ${describeFixedPoint(r.fixedPoint)}` : ''}.`,
     );
   }
   return out;

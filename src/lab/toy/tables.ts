@@ -1,3 +1,4 @@
+import { describeFixedPoint } from '../../core/index.js';
 import type { ToyMetrics } from '../../eval/toy-metrics.js';
 import type { ToyLabResult, Sweep } from './lab.js';
 import type { MethodRow } from './run.js';
@@ -38,8 +39,18 @@ function cells(res: ToyLabResult, r: MethodRow): string[] {
   ];
 }
 
+/** Under the table: how each fixed-point row's inversions went (residual, and where the cap was hit). */
+export function fixedPointNotes(rows: readonly MethodRow[]): string[] {
+  return rows.filter((r) => r.fixedPoint).map((r) => `- ${r.name}: ${describeFixedPoint(r.fixedPoint!)}${r.fixedPoint!.unconvergedSteps.length ? ' (NOT CONVERGED)' : ''}`);
+}
+
 export function methodTable(res: ToyLabResult): string {
-  return [...header(res, ['method']), ...res.rows.map((r) => `| ${[r.name, ...cells(res, r)].join(' | ')} |`)].join('\n');
+  const notes = fixedPointNotes(res.rows);
+  return [
+    ...header(res, ['method']),
+    ...res.rows.map((r) => `| ${[r.name, ...cells(res, r)].join(' | ')} |`),
+    ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
 }
 
 export function sweepTable(res: ToyLabResult, sw: Sweep): string {
@@ -60,7 +71,7 @@ export function settingsLine(res: ToyLabResult): string {
 
 /** JSON for machines: one object, one row per method (name, NFE, metrics), sweeps alike; no raw samples. */
 export function toJson(res: ToyLabResult): unknown {
-  const row = (r: MethodRow) => ({ name: r.name, nfe: r.nfe, ...r.metrics });
+  const row = (r: MethodRow) => ({ name: r.name, nfe: r.nfe, ...r.metrics, ...(r.fixedPoint ? { fixedPoint: r.fixedPoint } : {}) });
   return {
     config: res.config,
     modes: res.modeNames,
