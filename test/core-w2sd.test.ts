@@ -98,7 +98,36 @@ test('a run costs T + 2λ·repeats evaluations and the weak model only runs insi
   await w2sdSample(euler(), legs, tensor(noise.data.map((v) => v * 20), noise.shape), s, { lambda: 3, repeats: 2 });
   assert.equal(counter.total, 10 + 2 * 3 * 2);
   assert.equal(w2sd('x', legs).nfe(50), 50 + 2 * 49);
-  assert.equal(equalCompute('x', legs).nfe(50), 25 + 2 * 12);
+  assert.equal(equalCompute('x', legs).nfe(50), 26 + 2 * 12);
+});
+
+test('equal compute spends exactly the compared method’s evaluations per item: CFG batches count twice, repeats count', async () => {
+  // a meter of network rows per item, written here: a CFG call on B items runs 2B rows
+  let rows = 0;
+  const cond = gaussianDenoiser([1], 1);
+  const uncond = gaussianDenoiser([0], 1);
+  const model = {
+    both: async (x: Parameters<Denoiser>[0], at: Parameters<Denoiser>[1]): Promise<[Float32Array, Float32Array]> => {
+      rows += 2 * x.shape[0];
+      return [await cond(x, at), await uncond(x, at)];
+    },
+    cond: (async (x, at) => ((rows += x.shape[0]), cond(x, at))) as Denoiser,
+    uncond: (async (x, at) => ((rows += x.shape[0]), uncond(x, at))) as Denoiser,
+  };
+  const items = 4;
+  const ctx = { sampler: euler(), schedule: veSchedule, steps: 20, noise: tensor(noise.data.slice(0, items), [items, 1]) };
+  await plain('cfg', cfg(model, 3)).run(ctx);
+  assert.equal(rows / items, 40, 'CFG at T = 20: 2 evaluations per item per step');
+  // budget 40 = 2·T' + 3·repeats·λ (main CFG 2, strong CFG 2, weak unconditional 1), λ nearest T'/2:
+  // repeats 1: λ must be even; λ = 6 → T' = 11 (|6 − 5.5| = 0.5; λ = 4 → 14 and λ = 8 → 8 are farther)
+  // repeats 2: 2T' + 6λ = 40; λ = 4 → T' = 8 (λ = T'/2 exactly)
+  for (const [repeats, tp, lambda] of [[1, 11, 6], [2, 8, 4]]) {
+    rows = 0;
+    const m = equalCompute('ec', { main: cfg(model, 3), strong: cfg(model, 3), weak: model.uncond }, { repeats }, { costs: { main: 2, strong: 2, weak: 1 } });
+    await m.run(ctx);
+    assert.equal(rows / items, 40, `repeats ${repeats}`);
+    assert.deepEqual(m.split(20), { steps: tp, lambda, evaluations: 40, budget: 40 });
+  }
 });
 
 test('Heun under W2SD costs its own 2T − 1 plus 2λ', async () => {

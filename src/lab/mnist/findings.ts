@@ -90,11 +90,13 @@ function conditionalFindings(r: ExperimentResult, exp: Experiment, paired: (a: s
       '.',
   );
   for (const x of r.rows.filter((x) => x.group === 'w2sd' || x.group === 'equal-compute' || x.group === 'control')) {
-    const base = x.compareWith && x.vsBase ? { name: row(r, x.compareWith)?.name ?? x.compareWith, d: x.vsBase } : x.vsStrong ? { name: 'strong alone', d: x.vsStrong } : undefined;
+    const base = x.compareWith && x.vsBase ? { name: row(r, x.compareWith)?.name ?? x.compareWith, d: x.vsBase, row: row(r, x.compareWith) } : x.vsStrong ? { name: 'strong alone', d: x.vsStrong, row: strong } : undefined;
     if (!base) continue;
     const a = base.d.accuracy;
     out.push(
-      `${x.name} [NFE ${x.nfe.toFixed(0)}, ${x.networkPerImage.toFixed(0)} network rows/image] vs ${base.name}: FD ${fdDiff(base.d.frechet)}, ${fdVerdict(base.d.frechet)}` +
+      `${x.name} [NFE ${x.nfe.toFixed(0)}, ${x.networkPerImage.toFixed(0)} network rows/image` +
+        `${x.equalCompute ? `; T'=${x.equalCompute.steps}, λ=${x.equalCompute.lambda}, budget ${x.equalCompute.budget} evaluations per image` : ''}] vs ${base.name}` +
+        `${x.equalCompute && base.row ? ` [${base.row.networkPerImage.toFixed(0)} network rows/image]` : ''}: FD ${fdDiff(base.d.frechet)}, ${fdVerdict(base.d.frechet)}` +
         (a ? `; accuracy ${pp(a)}, ${accVerdict(a)}` : '') +
         `; precision ${pct(x.metrics.precision)}, recall ${pct(x.metrics.recall)}.`,
     );

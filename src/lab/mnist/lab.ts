@@ -3,6 +3,7 @@ import { ddimSchedule } from '../../core/schedules/discrete.js';
 import { ddim } from '../../core/samplers/ddim.js';
 import { tensor } from '../../core/tensor.js';
 import type { FixedPointSummary } from '../../core/fixed-point-summary.js';
+import type { EqualComputeSplit } from '../../core/methods.js';
 import { indicesOfClasses, loadMnist, subset, toSigned, type ImageSet } from '../../data/index.js';
 import { frechetDistance } from '../../eval/frechet.js';
 import { featureStats } from '../../eval/linalg.js';
@@ -68,6 +69,8 @@ export interface RowResult {
   readonly metrics: RowMetrics;
   /** Rows with the fixed-point inversion: its residual and where it stopped at the iteration cap. */
   readonly fixedPoint?: FixedPointSummary;
+  /** Equal-compute rows: T', λ, evaluations per image (CFG batches count twice) and the budget they match. */
+  readonly equalCompute?: EqualComputeSplit;
   /** Paired differences against the plain strong row (this row minus strong). */
   readonly vsStrong?: Paired;
   /** Where the row is judged against another row (guided W2SD rows against CFG): that row and the difference. */
@@ -176,6 +179,7 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
       seconds: samples.seconds,
       metrics: evaluated.metrics,
       ...(samples.fixedPoint ? { fixedPoint: samples.fixedPoint } : {}),
+      ...(samples.equalCompute ? { equalCompute: samples.equalCompute } : {}),
       grid: gridFile,
     });
     log(`${name}: ${row.name}: ${samples.count} samples in ${samples.seconds.toFixed(1)} s, NFE ${samples.nfe.toFixed(1)}, FD ${evaluated.metrics.frechet.toFixed(3)}`);

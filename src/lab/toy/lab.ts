@@ -153,7 +153,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     method(base, selfReflectionRow(base, { ...r, inversion: 'ddim' })),
     method(base, selfReflectionRow(base, { ...r, inversion: 'fixed-point' })),
     method(base, s2wdRow(base, r), traj),
-    method(base, equalComputeRow(base, r), traj),
+    method(base, equalComputeRow(base, r, o.steps), traj),
   ];
   const sweepJobs: { kind: SweepKind; parameter: string; points: { value: number; jobs: Job[] }[] }[] = [];
   if (sweeps.has('gap')) {

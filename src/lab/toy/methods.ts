@@ -1,4 +1,4 @@
-import { autoguided, equalCompute, plain, s2wd, selfReflection, w2sd, type FixedPointOptions, type InversionKind, type Method } from '../../core/index.js';
+import { autoguided, equalCompute, equalComputeSplit, plain, s2wd, selfReflection, w2sd, type FixedPointOptions, type InversionKind, type Method } from '../../core/index.js';
 import type { ToyProblem } from './problem.js';
 
 /** The reflection settings a toy run uses: λ as a number or "T − 1" (undefined), and the inversion. */
@@ -39,8 +39,10 @@ export function s2wdRow(p: ToyProblem, r: ReflectSettings): Method {
   return s2wd(`S2WD (${r.inversion})`, legs(p), { lambda: lambdaOf(r), inversion: r.inversion, fixedPoint: r.fixedPoint });
 }
 
-export function equalComputeRow(p: ToyProblem, r: ReflectSettings): Method {
-  return equalCompute(`W2SD equal-compute (${r.inversion}, T/2, λ=T/4)`, legs(p), { inversion: r.inversion, fixedPoint: r.fixedPoint });
+/** W2SD spending exactly plain strong's T evaluations (every toy leg costs one per item): T' steps, λ ≈ T'/2. */
+export function equalComputeRow(p: ToyProblem, r: ReflectSettings, steps: number): Method {
+  const sp = equalComputeSplit(steps);
+  return equalCompute(`W2SD equal-compute (${r.inversion}, T'=${sp.steps}, λ=${sp.lambda})`, legs(p), { inversion: r.inversion, fixedPoint: r.fixedPoint });
 }
 
 export function autoguidanceRow(p: ToyProblem, w: number, note = ''): Method {

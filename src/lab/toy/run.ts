@@ -1,4 +1,4 @@
-import { batchGaussian, fixedPointCollector, stepNoise, targetOf, tensor, type FixedPointSummary, type Method, type Sampler, type Schedule } from '../../core/index.js';
+import { batchGaussian, fixedPointCollector, stepNoise, targetOf, tensor, type EqualComputeMethod, type EqualComputeSplit, type FixedPointSummary, type Method, type Sampler, type Schedule } from '../../core/index.js';
 import { toyMetrics, type ToyMetrics } from '../../eval/toy-metrics.js';
 import type { Trajectories } from '../plot/toy-figures.js';
 import { toySchedule, type ToyProblem } from './problem.js';
@@ -17,6 +17,8 @@ export interface MethodRow {
   readonly metrics: ToyMetrics;
   /** The fixed-point inversions' convergence and residual, for rows that use them. */
   readonly fixedPoint?: FixedPointSummary;
+  /** Equal-compute rows: the split and the budget (the compared method's evaluations per item). */
+  readonly equalCompute?: EqualComputeSplit;
   readonly samples: Float32Array;
   readonly trajectories?: Trajectories;
 }
@@ -65,6 +67,7 @@ export async function runMethod(p: ToyProblem, method: Method, s: RunSettings): 
     nfe,
     metrics: toyMetrics(p.reference, out),
     ...(fp.summary() ? { fixedPoint: fp.summary() } : {}),
+    ...('split' in method ? { equalCompute: (method as EqualComputeMethod).split(s.steps) } : {}),
     samples: out,
     trajectories: m > 0 ? { sigmas: [...sigmas], snapshots: [...snapshots] } : undefined,
   };

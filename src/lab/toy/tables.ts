@@ -27,7 +27,7 @@ function cells(res: ToyLabResult, r: MethodRow): string[] {
   const m = r.metrics;
   const k = res.target.mode;
   return [
-    String(r.nfe),
+    r.equalCompute ? `${r.nfe} (budget ${r.equalCompute.budget})` : String(r.nfe),
     pct(m.modeMass[k]),
     m.modeMass.map((v) => (100 * v).toFixed(1)).join(' / '),
     num(m.meanLogLik, 4),
@@ -71,7 +71,7 @@ export function settingsLine(res: ToyLabResult): string {
 
 /** JSON for machines: one object, one row per method (name, NFE, metrics), sweeps alike; no raw samples. */
 export function toJson(res: ToyLabResult): unknown {
-  const row = (r: MethodRow) => ({ name: r.name, nfe: r.nfe, ...r.metrics, ...(r.fixedPoint ? { fixedPoint: r.fixedPoint } : {}) });
+  const row = (r: MethodRow) => ({ name: r.name, nfe: r.nfe, ...r.metrics, ...(r.fixedPoint ? { fixedPoint: r.fixedPoint } : {}), ...(r.equalCompute ? { equalCompute: r.equalCompute } : {}) });
   return {
     config: res.config,
     modes: res.modeNames,
