@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { Denoiser, Schedule } from '../src/core/index.js';
 import {
   CallCounter, alphasCumprod, cfg, ddim, ddimSchedule, ddimStep, discreteDenoiser, discreteGuided, euler, heun, invert,
-  karrasSchedule, parseSchedulerConfig, plain, reflection, s2wd, selfReflection, equalCompute, tensor, w2sd, w2sdSample,
-  batchGaussian, zSampling,
+  karrasSchedule, parseSchedulerConfig, plain, reflection, selfReflection, equalCompute, tensor, w2sd, w2sdSample,
+  batchGaussian, zSampling, veSchedule as veLevels,
 } from '../src/core/index.js';
 import { gaussianDenoiser, maxAbsDiff, mean, mixture1d } from './helpers/gaussian.js';
 
@@ -64,20 +64,38 @@ test('the fixed-point inversion is the exact inverse of a weak DDIM step', async
   }
 });
 
-/** Ideal N(0, 1); strong N(0.3, 1) is off by +0.3; weak N(0.5, 1) is further off in the same direction. */
-const ideal = 0;
+/** Strong N(0.3, 1), weak N(0.5, 1): exact denoisers for the counting tests. */
 const strongG = gaussianDenoiser([0.3], 1);
 const weakG = gaussianDenoiser([0.5], 1);
 
-test('W2SD moves samples toward the ideal and S2WD away from it', async () => {
-  const ctx = { sampler: ddim(), schedule: veSchedule, steps: 20, noise };
-  const legs = { main: strongG, strong: strongG, weak: weakG };
-  const off = async (m: ReturnType<typeof plain>) => Math.abs(mean(await m.run(ctx)) - ideal);
-  const strongAlone = await off(plain('strong', strongG));
-  const reflected = await off(w2sd('w2sd', legs));
-  const reversed = await off(s2wd('s2wd', legs));
-  assert.ok(reflected < strongAlone, `W2SD ${reflected} vs strong ${strongAlone}`);
-  assert.ok(reversed > strongAlone, `S2WD ${reversed} vs strong ${strongAlone}`);
+/*
+ * W2SD by hand on two steps, σ: 2 → 1 → 0, λ = 1, one sample x = 2, data N(μ, 1) so D(x; σ) = μ + (x − μ)/(1 + σ²).
+ * Strong μ = 0.3, weak μ = 0.5, main = strong. Step 0 is reflected, step 1 is not.
+ *  strong DDIM step 2 → 1:   D_s(2; 2) = 0.3 + 1.7/5 = 0.64;  x' = 0.64 + (1/2)(2 − 0.64) = 1.32
+ *  ddim inversion (Eq. 3):   weak conditioned at σ_c = 2 on x' (which sits at σ = 1):
+ *                            D_w = 0.5 + 0.82/5 = 0.664;  ε = (1.32 − 0.664)/2 = 0.328;  x̃ = x' + (2 − 1)·ε = 1.648
+ *  main step 2 → 1:          D_s(1.648; 2) = 0.3 + 1.348/5 = 0.5696;  x = 0.5696 + (1.648 − 0.5696)/2 = 1.1088
+ *  step 1, 1 → 0:            x = D_s(1.1088; 1) = 0.3 + 0.8088/2 = 0.7044
+ * fixed-point inversion:     F_w(x̃) = x̃ − (x̃ − D_w(x̃; 2))/2 = 0.6·x̃ + 0.2 = 1.32  →  x̃ = 1.12/0.6 = 1.8667
+ *                            main: D_s = 0.3 + 1.5667/5 = 0.61333;  x = 0.61333 + (1.8667 − 0.61333)/2 = 1.24;  step 1: 0.3 + 0.94/2 = 0.77
+ * S2WD (ddim; strong μ = 0.5, weak μ = 0.3, main μ = 0.3):
+ *                            D = 0.5 + 1.5/5 = 0.8;  x' = 1.4;  D_w = 0.3 + 1.1/5 = 0.52;  ε = 0.44;  x̃ = 1.84
+ *                            main: D_s = 0.3 + 1.54/5 = 0.608;  x = 0.608 + 1.232/2 = 1.224;  step 1: 0.3 + 0.924/2 = 0.762
+ * Plain strong for comparison: 2 → 0.64 + 0.68 = 1.32 → 0.3 + 1.02/2 = 0.81. The ideal (μ = 0) side is below.
+ */
+test('W2SD, fixed-point W2SD and S2WD on two steps equal their hand-computed values', async () => {
+  const s = veLevels([2, 1]);
+  const x = tensor(Float32Array.of(2), [1, 1]);
+  const strong = gaussianDenoiser([0.3], 1);
+  const weak = gaussianDenoiser([0.5], 1);
+  const run = (legs: { main: Denoiser; strong: Denoiser; weak: Denoiser }, inversion: 'ddim' | 'fixed-point') =>
+    w2sdSample(euler(), legs, x, s, { lambda: 1, inversion, fixedPoint: { tolerance: 1e-9, maxIterations: 100 } });
+  const close = (got: Float32Array, want: number, what: string) => assert.ok(Math.abs(got[0] - want) < 2e-6, `${what}: ${got[0]} vs ${want}`);
+  close(await run({ main: strong, strong, weak }, 'ddim'), 0.7044, 'W2SD (ddim)');
+  close(await run({ main: strong, strong, weak }, 'fixed-point'), 0.77, 'W2SD (fixed-point)');
+  close(await run({ main: strong, strong: weak, weak: strong }, 'ddim'), 0.762, 'S2WD (ddim)');
+  close(await run({ main: strong, strong, weak: strong }, 'fixed-point'), 0.81, 'self-reflection (fixed-point) = plain');
+  close(await euler()(strong, x, s), 0.81, 'plain strong');
 });
 
 test('a run costs T + 2λ·repeats evaluations and the weak model only runs inside the window', async () => {

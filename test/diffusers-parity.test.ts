@@ -309,9 +309,12 @@ test('diffusers parity: official-lagged inversion is DDIMInverseScheduler.step(�
     const lower = s.points[p.i + 1] ?? s.final;
     const upper = s.points[p.i];
     assert.equal(lower.timestep, p.tau, `probe ${p.i}: τ`);
-    // a weak model whose ε at (x, σ_{i+1}) is the probe's ε: D = y − σ·ε in σ-space
+    // A weak model whose ε depends on the timestep it is conditioned on: the probe's ε at t_i (the official code
+    // calls the weak UNet at the loop's t = timesteps[i] on the latent the strong step left at τ = timesteps[i + 1]),
+    // shifted by (t − t_i)/100 anywhere else, so conditioning at τ (20 off) would move ε by 0.2 and miss the fixture.
+    // Read at the latent's σ_{i+1}: D = y − σ·ε in σ-space.
     const y = scaled(p.x, vpFactor(lower.sigma));
-    const weak: Denoiser = async (x) => Float32Array.from(x.data, (v, j) => v - lower.sigma * p.eps[j]);
+    const weak: Denoiser = async (x, at) => Float32Array.from(x.data, (v, j) => v - at.sigma * (p.eps[j] + (at.timestep - upper.timestep) / 100));
     const out = await invert('official-lagged', weak, tensor(y, [y.length]), p.i, s);
     assertClose(scaled(Array.from(out), 1 / vpFactor(upper.sigma)), p.out, TOL, `probe i = ${p.i} (τ = ${p.tau})`);
   }
