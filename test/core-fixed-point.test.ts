@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FixedPointReport } from '../src/core/index.js';
-import { FixedPointError, ddim, invert, karrasSchedule, tensor } from '../src/core/index.js';
+import { FixedPointError, ddim, discreteDenoiser, invert, karrasSchedule, parseSchedulerConfig, targetOf, tensor, x0ProcessingOf } from '../src/core/index.js';
 import { toyProblem } from '../src/lab/toy/problem.js';
 import { w2sdRow } from '../src/lab/toy/methods.js';
 import { runMethod } from '../src/lab/toy/run.js';
@@ -85,4 +85,22 @@ test('MNIST lab: runRow carries the fixed-point summary over its batches; strict
   assert.equal(capped.fixedPoint?.inversions, 6);
   assert.deepEqual(capped.fixedPoint?.unconvergedSteps, [0, 1, 2]);
   await assert.rejects(runRow(reflectionRow({ ...spec, settings: { fixedPoint: { maxIterations: 1, tolerance: 1e-9, strict: true } } }), settings), FixedPointError);
+});
+
+test('with clip_sample the fixed-point inversion inverts the clipped forward DDIM step (the sampler’s own step maps x̃ back to y)', async () => {
+  const cfg = parseSchedulerConfig({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, set_alpha_to_one: false, clip_sample: true, clip_sample_range: 1 });
+  const ds = ddimSchedule(cfg, 10);
+  const x0 = x0ProcessingOf(cfg);
+  // ε = 0.3·x_t + t/2000: x0 far outside [−1, 1] for these latents, so the clip is active
+  const weakNet = discreteDenoiser(async (xt, t) => Float32Array.from(xt.data, (v) => 0.3 * v + t / 2000), 'epsilon');
+  const y = tensor(Float32Array.of(-9, -2.5, 0.4, 3, 12), [5, 1]);
+  for (const i of [1, 5]) {
+    const back = await invert('fixed-point', weakNet, y, i, ds, { maxIterations: 200, strict: true }, x0);
+    const one = { ...ds, points: [ds.points[i]], final: targetOf(ds, i), targets: undefined };
+    const forward = await ddim({ ...x0 })(weakNet, tensor(back, y.shape), one);
+    for (let j = 0; j < 5; j++) assert.ok(Math.abs(forward[j] - y.data[j]) < 1e-4 * Math.abs(y.data[j]) + 1e-5, `step ${i}, item ${j}: ${forward[j]} vs ${y.data[j]}`);
+    // without the clip in F_w the solution differs: the clip matters here
+    const unclipped = await invert('fixed-point', weakNet, y, i, ds, { maxIterations: 200 });
+    assert.ok(Math.abs(unclipped[0] - back[0]) > 1e-2, `clip inactive at step ${i}?`);
+  }
 });
