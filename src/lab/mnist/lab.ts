@@ -218,7 +218,7 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
     log(`${name}: cosine curve over ${o.cosineSamples} samples`);
   }
 
-  const compareGrid = writeCompare(dir, exp, results, gridsForCompare, gridImages, gridCols);
+  const compareGrid = writeCompare(dir, exp, results, gridsForCompare, gridImages, gridCols, Math.min(o.prSamples, o.samples));
   const result: ExperimentResult = {
     name,
     title: exp.title,
@@ -322,8 +322,8 @@ async function cosineFor(exp: Experiment, o: LabOptions, schedule: (n: number) =
 }
 
 /** One labelled picture: strong | W2SD (ddim) | best autoguidance | S2WD, same seeds in the same places. */
-function writeCompare(dir: string, exp: Experiment, rows: readonly RowResult[], grids: Map<string, Float32Array>, count: number, cols: number): string | undefined {
-  const best = bestAutoguidanceOf(rows, !!exp.pair);
+function writeCompare(dir: string, exp: Experiment, rows: readonly RowResult[], grids: Map<string, Float32Array>, count: number, cols: number, prCount: number): string | undefined {
+  const best = bestAutoguidanceOf(rows, !!exp.pair, prCount);
   const wanted = [exp.strongRow, 'w2sd-ddim', best?.id, 's2wd'].filter((id): id is string => !!id && grids.has(id));
   if (wanted.length < 2) return undefined;
   const main = exp.models[0];

@@ -7,6 +7,8 @@ import {
   type ReflectSettings,
 } from './methods.js';
 import { toyProblem, type ToyProblem } from './problem.js';
+import { BEST_W_CRITERION, bestBalanced } from '../../eval/best-w.js';
+import { PR_SAMPLES } from '../../eval/toy-metrics.js';
 import { exactRow, runMethod, type MethodRow } from './run.js';
 
 export const SWEEPS = ['gap', 'lambda', 'steps', 'w'] as const;
@@ -43,6 +45,13 @@ export function gapGrid(dim: 1 | 2): number[] {
   return dim === 1 ? [0, 0.1, 0.25, 0.35, 0.42, 0.5, 0.6] : [0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25];
 }
 
+export interface BestW {
+  readonly w: number;
+  readonly criterion: string;
+  readonly bySlicedW1: number;
+  readonly byMeanLogLik: number;
+}
+
 export interface SweepPoint {
   readonly value: number;
   readonly rows: readonly MethodRow[];
@@ -72,6 +81,8 @@ export interface ToyLabResult {
   /** The ideal mode the strong model under-weights most: where W2SD should add mass. */
   readonly target: { readonly mode: number; readonly name: string; readonly idealMass: number };
   readonly bestW: number;
+  /** How bestW was chosen, and what sliced W1 (rewards blur) and mean log p_ideal (rewards collapse) would pick. */
+  readonly bestWChoice: BestW;
   readonly rows: readonly MethodRow[];
   readonly sweeps: readonly Sweep[];
   readonly mixtures: MixtureTriple;
@@ -117,11 +128,15 @@ interface Job {
   run(): Promise<MethodRow> | MethodRow;
 }
 
-/** Lower is better: the sliced distance to the ideal is the one number that sees mass, shape and place. */
-function bestBy(rows: readonly { value: number; row: MethodRow }[]): number {
-  let best = rows[0];
-  for (const r of rows) if (r.row.metrics.slicedW1 < best.row.metrics.slicedW1) best = r;
-  return best.value;
+/** Which w each measure would pick: the balanced criterion (used) and the two one-sided ones it replaces. */
+export function chooseBestW(rows: readonly { value: number; row: MethodRow }[]): BestW {
+  const arg = (better: (a: MethodRow, b: MethodRow) => boolean) => rows.reduce((a, b) => (better(b.row, a.row) ? b : a)).value;
+  return {
+    w: bestBalanced(rows, (r) => r.row.metrics, (r) => r.row.metrics.slicedW1, Math.min(PR_SAMPLES, rows[0].row.metrics.n)).best.value,
+    criterion: `${BEST_W_CRITERION} (sliced W1)`,
+    bySlicedW1: arg((a, b) => a.metrics.slicedW1 < b.metrics.slicedW1),
+    byMeanLogLik: arg((a, b) => a.metrics.meanLogLik > b.metrics.meanLogLik),
+  };
 }
 
 /**
@@ -204,7 +219,8 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
 
   const wRows: { value: number; row: MethodRow }[] = [];
   for (const { w, job } of wJobs) wRows.push({ value: w, row: await exec(job) });
-  const bestW = bestBy(wRows);
+  const choice = chooseBestW(wRows);
+  const bestW = choice.w;
   const rows: MethodRow[] = [];
   for (const j of mainJobs) rows.push(await exec(j));
   rows.push(await exec(method(base, autoguidanceRow(base, bestW, ' (best)'), traj)));
@@ -242,6 +258,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     modeNames: base.modeNames,
     target: { mode, name: base.modeNames[mode], idealMass: base.ideal.weights[mode] },
     bestW,
+    bestWChoice: choice,
     rows,
     sweeps: done_sweeps,
     mixtures: builtIn ? toyMixtures(dim) : o.mixtures!,

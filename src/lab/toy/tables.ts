@@ -1,5 +1,5 @@
 import { describeFixedPoint } from '../../core/index.js';
-import type { ToyMetrics } from '../../eval/toy-metrics.js';
+import { PR_K, PR_SAMPLES, type ToyMetrics } from '../../eval/toy-metrics.js';
 import type { ToyLabResult, Sweep } from './lab.js';
 import type { MethodRow } from './run.js';
 
@@ -18,8 +18,8 @@ export function otherShift(m: ToyMetrics, target: number): number {
 function header(res: ToyLabResult, first: string[]): string[] {
   const t = res.target.name;
   return [
-    `| ${[...first, 'NFE', `${t} mass`, 'mass per mode', 'mean log p_ideal', 'outliers', 'sliced W1', `${t} mean shift`, `${t} spread`, 'max other shift'].join(' | ')} |`,
-    `|${Array<string>(first.length + 9).fill('---').join('|')}|`,
+    `| ${[...first, 'NFE', `${t} mass`, 'mass per mode', 'mean log p_ideal', 'outliers', 'sliced W1', 'precision', 'recall', `${t} mean shift`, `${t} spread`, 'max other shift'].join(' | ')} |`,
+    `|${Array<string>(first.length + 11).fill('---').join('|')}|`,
   ];
 }
 
@@ -33,6 +33,8 @@ function cells(res: ToyLabResult, r: MethodRow): string[] {
     num(m.meanLogLik, 4),
     pct(m.outlierRate),
     num(m.slicedW1),
+    pct(m.precision),
+    pct(m.recall),
     num(m.modeShift[k]),
     num(m.modeSpread[k], 2),
     num(otherShift(m, k)),
@@ -65,7 +67,9 @@ export function settingsLine(res: ToyLabResult): string {
   return (
     `${c.dim}-D ${c.mixtures === 'built-in' ? 'paper toy' : 'user mixture'}, ${c.samples} samples per method, ` +
     `sampler ${c.sampler}, T = ${c.steps}, λ = ${c.lambda}, inversion ${c.inversion} (S2WD and equal-compute rows), ` +
-    `seed ${c.seed}, schedule ${c.schedule}; modes: ${res.modeNames.join(' / ')}`
+    `seed ${c.seed}, schedule ${c.schedule}; modes: ${res.modeNames.join(' / ')}; ` +
+    `precision/recall against ideal samples on the first ${Math.min(PR_SAMPLES, c.samples)} samples of each set (k = ${PR_K}); ` +
+    `autoguidance (best): ${res.bestWChoice.criterion}`
   );
 }
 
@@ -77,6 +81,7 @@ export function toJson(res: ToyLabResult): unknown {
     modes: res.modeNames,
     target: res.target,
     bestW: res.bestW,
+    bestWChoice: res.bestWChoice,
     rows: res.rows.map(row),
     sweeps: res.sweeps.map((sw) => ({ kind: sw.kind, parameter: sw.parameter, points: sw.points.map((p) => ({ value: p.value, rows: p.rows.map(row) })) })),
   };
