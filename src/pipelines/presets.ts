@@ -1,4 +1,5 @@
 import type { LegSpec } from './legs.js';
+import { equalComputeSplit, type LegCosts } from '../core/methods.js';
 
 /**
  * The paper's training-free pairs (W2SD, Bai et al. 2025, §4–5 and PAPER-NOTES §11): which legs differ and
@@ -68,8 +69,11 @@ export function resolvePair(r: PairRequest): PairLegs {
   };
 }
 
-/** Paper §5.2: T' = ⌊T/2⌋ sampling steps with λ = ⌊T'/2⌋, so T' + 2λ ≈ T evaluations. */
-export function equalComputeSteps(steps: number): { steps: number; lambda: number } {
-  const t = Math.max(1, Math.floor(steps / 2));
-  return { steps: t, lambda: Math.floor(t / 2) };
+/**
+ * Paper §5.2 at equal compute: the T' and λ core's equalCompute runs (T'·c_main + 2λ = T·c_main, λ ≈ T'/2;
+ * see equalComputeSplit), so the steps reported are the steps taken. Costs per leg default to 1.
+ */
+export function equalComputeSteps(steps: number, costs?: LegCosts): { steps: number; lambda: number } {
+  const sp = equalComputeSplit(steps * (costs?.main ?? 1), costs);
+  return { steps: sp.steps, lambda: sp.lambda };
 }
