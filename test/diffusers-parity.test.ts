@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   alphaCumprodOfSigma, alphasCumprod, ddim, ddimInvert, ddimSchedule, discreteDenoiser, dpmpp2m, euler, eulerAncestral,
-  eulerSchedule, heun, invert, parseSchedulerConfig, targetOf, tensor, vpScheduleFromSigmas, x0ProcessingOf,
+  eulerSchedule, heun, invert, parseSchedulerConfig, targetOf, tensor, toDenoised, vpScheduleFromSigmas, x0ProcessingOf,
 } from '../src/core/index.js';
 import type { Denoiser, Sampler, Schedule, SchedulerConfig, StepNoise, Tensor } from '../src/core/index.js';
 
@@ -309,10 +309,63 @@ test('diffusers parity: official-lagged inversion is DDIMInverseScheduler.step(�
     const lower = s.points[p.i + 1] ?? s.final;
     const upper = s.points[p.i];
     assert.equal(lower.timestep, p.tau, `probe ${p.i}: τ`);
-    // a weak model whose ε at (x, σ_{i+1}) is the probe's ε: D = y − σ·ε in σ-space
+    // A weak model whose ε depends on the timestep it is conditioned on: the probe's ε at t_i (the official code
+    // calls the weak UNet at the loop's t = timesteps[i] on the latent the strong step left at τ = timesteps[i + 1]),
+    // shifted by (t − t_i)/100 anywhere else, so conditioning at τ (20 off) would move ε by 0.2 and miss the fixture.
+    // Read at the latent's σ_{i+1}: D = y − σ·ε in σ-space.
     const y = scaled(p.x, vpFactor(lower.sigma));
-    const weak: Denoiser = async (x) => Float32Array.from(x.data, (v, j) => v - lower.sigma * p.eps[j]);
+    const weak: Denoiser = async (x, at) => Float32Array.from(x.data, (v, j) => v - at.sigma * (p.eps[j] + (at.timestep - upper.timestep) / 100));
     const out = await invert('official-lagged', weak, tensor(y, [y.length]), p.i, s);
     assertClose(scaled(Array.from(out), 1 / vpFactor(upper.sigma)), p.out, TOL, `probe i = ${p.i} (τ = ${p.tau})`);
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The official inverse call for v / sample prediction, trailing spacing and clip_sample; linspace refused
+// ---------------------------------------------------------------------------------------------------------
+
+interface VariantProbe {
+  i: number;
+  timestep_i: number;
+  tau: number;
+  x: number[];
+  model_output: number[];
+  out: number[];
+}
+const variants = load<{
+  cases: { name: string; config_input: Record<string, unknown>; num_inference_steps: number; ddim_timesteps: number[]; probes: VariantProbe[] }[];
+  linspace_error: string;
+}>('official_w2sd_variants.json');
+
+/** A weak network whose raw output is the probe's at `at0` and moves by (t − at0)/100 elsewhere, read as D at the latent's σ. */
+function probeModel(p: VariantProbe, at0: number, prediction: 'epsilon' | 'v_prediction' | 'sample'): Denoiser {
+  return async (x, at) => toDenoised(Float32Array.from(p.model_output, (v) => v + (at.timestep - at0) / 100), x.data, at.sigma, prediction);
+}
+
+for (const c of variants.cases) {
+  test(`diffusers parity: official-lagged and ddim inversions, ${c.name}`, async () => {
+    const cfg = cfgOf(c.config_input);
+    const s = ddimSchedule(cfg, c.num_inference_steps);
+    assert.deepEqual(s.points.map((p) => p.timestep), c.ddim_timesteps, 'DDIM timesteps');
+    const x0 = x0ProcessingOf(cfg);
+    for (const p of c.probes) {
+      // official: inverse.step(out, t_{i+1}, x) after the DDIM step i, the weak UNet called at t_i
+      const [lower, upper] = [s.points[p.i + 1], s.points[p.i]];
+      const y = tensor(scaled(p.x, vpFactor(lower.sigma)), [1, p.x.length]);
+      const got = await invert('official-lagged', probeModel(p, upper.timestep, cfg.predictionType), y, p.i, s, undefined, x0);
+      assertClose(scaled(Array.from(got), 1 / vpFactor(upper.sigma)), p.out, TOL, `official-lagged, probe i = ${p.i}`);
+      // the same call is the paper's ddim inversion of step i + 1 (σ_{i+2} → σ_{i+1}), the model at t_{i+1}
+      const j = p.i + 1;
+      const yj = tensor(scaled(p.x, vpFactor(targetOf(s, j).sigma)), [1, p.x.length]);
+      const back = await invert('ddim', probeModel(p, s.points[j].timestep, cfg.predictionType), yj, j, s, undefined, x0);
+      assertClose(scaled(Array.from(back), 1 / vpFactor(s.points[j].sigma)), p.out, TOL, `ddim inversion of step ${j}`);
+    }
+  });
+}
+
+test('official-lagged refuses linspace spacing by name, as DDIMInverseScheduler does', async () => {
+  assert.match(variants.linspace_error, /linspace is not supported/);
+  const s = ddimSchedule(cfgOf({ ...variants.cases[0].config_input, timestep_spacing: 'linspace' }), 20);
+  const weak: Denoiser = async (x) => Float32Array.from(x.data);
+  await assert.rejects(invert('official-lagged', weak, tensor(new Float32Array(4), [1, 4]), 3, s), /DDIMInverseScheduler refuses timestep_spacing 'linspace'/);
 });

@@ -234,12 +234,14 @@ test('W2SD guidance pair (Z-Sampling) on one folder: one UNet session, T + 2λ r
   assert.equal(r.legs.weak.guidance, 0);
 });
 
-test('W2SD prompt pair shares the model; equal compute takes ⌊T/2⌋ steps with λ = ⌊T′/2⌋', async () => {
+test('W2SD prompt pair shares the model; equal compute spends what CFG\'s T steps cost, a CFG batch counting twice', async () => {
   const f = folder({ family: 'sd1' });
   const r = await generate(base(f, { steps: 10, pair: 'prompt', weakPrompt: 'cat', equalCompute: true }));
-  assert.equal(r.steps, 5);
-  assert.equal(r.lambda, 2);
-  assert.equal(r.evaluations, 5 + 2 * 2);
+  // CFG at 5.5 costs 2 per step: budget 20. Main 2, strong and weak at CFG 1 cost 1 each: 2T′ + 2λ = 20 with λ
+  // closest to T′/2 is T′ = 7, λ = 3 (T′ = 6, λ = 4 is further from T′/2)
+  assert.equal(r.steps, 7);
+  assert.equal(r.lambda, 3);
+  assert.equal(r.evaluations, 7 + 2 * 3);
   assert.equal(Object.keys(r.unetRuns).length, 1);
   assert.equal(r.legs.strong.guidance, 1);
   assert.equal(r.legs.weak.prompt, 'cat');
@@ -391,7 +393,9 @@ test('counts: expected evaluations hold for Heun (2T − 1 main calls) and an ex
   const ag = await generate(base(f, { steps: 3, method: 'autoguidance', pair: 'guidance', sampler: 'heun' }));
   assert.equal(ag.evaluations, 2 * (2 * 3 - 1));
   assert.equal(ag.expectedEvaluations, ag.evaluations);
+  // guidance pair: main and strong at 5.5 cost 2, weak at 0 costs 1; 2T′ + 3λ = 20: T′ = 7, λ = 2 (T′ = 10, λ = 0 is further from T′/2)
   const ec = await generate(base(f, { steps: 10, pair: 'guidance', equalCompute: true, lambda: 7 }));
   assert.equal(ec.lambda, 2);
-  assert.match(ec.warnings.join('\n'), /lambda 7 ignored: equal compute sets λ = ⌊T′\/2⌋ = 2/);
+  assert.equal(ec.steps, 7);
+  assert.match(ec.warnings.join('\n'), /lambda 7 ignored: equal compute sets λ = 2 \(T′ = 7\)/);
 });

@@ -11,14 +11,20 @@ import { TOY2D, TOY1D } from '../src/models/gmm-toys.js';
 const small: ToyLabOptions = { dim: 2, samples: 600, steps: 50, sampler: 'ddim', inversion: 'ddim', seed: 3 };
 const sampler = ddim();
 
-test('counted NFE: plain T, W2SD T + 2λ, autoguidance 2T, equal-compute ⌊T/2⌋ + 2⌊T/4⌋', async () => {
+test('counted NFE: plain T, W2SD T + 2λ, autoguidance 2T, equal-compute exactly T (T\' + 2λ = T)', async () => {
   const p = toyProblem({ dim: 2, samples: 50, seed: 1 });
   const T = 12;
   assert.equal((await runMethod(p, plainStrong(p), { sampler, steps: T })).nfe, 12);
   assert.equal((await runMethod(p, w2sdRow(p, { inversion: 'ddim' }), { sampler, steps: T })).nfe, 12 + 2 * 11);
   assert.equal((await runMethod(p, w2sdRow(p, { lambda: 4, inversion: 'ddim' }), { sampler, steps: T })).nfe, 12 + 8);
   assert.equal((await runMethod(p, autoguidanceRow(p, 1.5), { sampler, steps: T })).nfe, 24);
-  assert.equal((await runMethod(p, equalComputeRow(p, { inversion: 'ddim' }), { sampler, steps: T })).nfe, 6 + 2 * 3);
+  // T = 12: λ = 3, T' = 6 (λ = T'/2 exactly); T = 50: T' = 26, λ = 12 (the paper's 25, 12 would spend 49)
+  for (const [steps, tp, l] of [[12, 6, 3], [50, 26, 12], [7, 3, 2]]) {
+    const row = await runMethod(p, equalComputeRow(p, { inversion: 'ddim' }, steps), { sampler, steps });
+    assert.equal(row.nfe, steps, `T = ${steps}`);
+    assert.deepEqual(row.equalCompute, { steps: tp, lambda: l, evaluations: steps, budget: steps });
+    assert.equal(row.name, `W2SD equal-compute (ddim, T'=${tp}, λ=${l})`);
+  }
 });
 
 // Coarse steps are the hard case: between modes the plain iteration x̃ ← G(x̃) diverges, the secant solver must not.

@@ -22,6 +22,7 @@ export interface RawOptions {
   grid: string;
   fixedPointTol: string;
   fixedPointIters: string;
+  fixedPointStrict?: boolean;
   json?: boolean;
   results?: string;
   quiet?: boolean;
@@ -71,6 +72,7 @@ export function labOptions(raw: RawOptions, log?: (line: string) => void): LabOp
       fixedPoint: {
         tolerance: parseNumberOption(raw.fixedPointTol, '--fixed-point-tol', 'positive'),
         maxIterations: parseNumberOption(raw.fixedPointIters, '--fixed-point-iters', 'positive-int'),
+        strict: raw.fixedPointStrict ?? false,
       },
     },
     prSamples: parseNumberOption(raw.prSamples, '--pr-samples', 'positive-int'),
@@ -124,6 +126,7 @@ export function registerLab(program: Command): Command {
     .option('--grid <n>', 'images per grid PNG', '100')
     .option('--fixed-point-tol <x>', 'fixed-point inversion: relative tolerance', '1e-4')
     .option('--fixed-point-iters <n>', 'fixed-point inversion: most iterations per step', '10')
+    .option('--fixed-point-strict', 'stopping at --fixed-point-iters above tolerance is an error (default: the residual is reported)')
     .option('--json', 'print the results as JSON instead of tables')
     .option('--results <file>', 'also write the "Small trained models (MNIST)" section to this Markdown file')
     .option('--quiet', 'no progress lines on stderr')

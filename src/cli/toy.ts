@@ -24,6 +24,7 @@ interface RawOptions {
   json?: boolean;
   results?: string;
   trajectories: string;
+  fixedPointStrict?: boolean;
 }
 
 /** Strict number parsing: the whole string must be a finite number ("12abc", "", "Infinity" are errors). */
@@ -87,6 +88,7 @@ async function action(raw: RawOptions): Promise<void> {
     seed: parseFiniteOption(raw.seed, '--seed'),
     sweeps: raw.results ? SWEEPS.filter((k) => !(mixtures && k === 'gap')) : sweeps,
     trajectories: parseFiniteOption(raw.trajectories, '--trajectories'),
+    fixedPointStrict: raw.fixedPointStrict ?? false,
   };
   // --results regenerates the docs: both built-in toys (or the one user mixture), every sweep.
   const dims: (1 | 2)[] = raw.results && !mixtures ? [1, 2] : [dim];
@@ -132,5 +134,6 @@ export function registerToy(program: Command): Command {
     .option('--json', 'print one JSON object (rows with name, NFE and metrics) instead of tables')
     .option('--results <file>', 'regenerate the toy sections of this results page (runs 1-D and 2-D with every sweep)')
     .option('--trajectories <m>', 'samples drawn as trajectories in the figures', '24')
+    .option('--fixed-point-strict', 'a fixed-point inversion that stops at its iteration cap above tolerance is an error (default: its residual is reported)')
     .action(action);
 }

@@ -14,6 +14,7 @@ export * from './samplers/loop.js';
 export * from './samplers/ddim.js';
 export * from './samplers/euler.js';
 export * from './reflection.js';
+export * from './fixed-point-summary.js';
 export * from './methods.js';
 
 import type { Sampler } from './types.js';

@@ -65,7 +65,11 @@ export interface RunContext {
 
 export interface Method {
   readonly name: string;
-  /** Model evaluations for T steps of a one-evaluation-per-step sampler (T + 2λ·repeats for W2SD). */
+  /**
+   * Model calls planned for T steps of a one-evaluation-per-step sampler (T + 2λ·repeats for W2SD). A plan,
+   * not a measurement: the fixed-point inversion adds its solver iterations, Heun its second evaluations.
+   * Report the counted calls (CallCounter), never this.
+   */
   readonly nfe: (steps: number) => number;
   run(ctx: RunContext): Promise<Float32Array>;
 }
@@ -145,14 +149,80 @@ export function s2wd(name: string, legs: Legs, settings: W2sdSettings = {}): Met
   return w2sd(name, { main: legs.main, strong: legs.weak, weak: legs.strong }, settings);
 }
 
-/** Paper §5.2: T' = ⌊T/2⌋ steps with λ = ⌊T'/2⌋, so T' + 2λ ≈ T evaluations. */
-export function equalCompute(name: string, legs: Legs, settings: Omit<W2sdSettings, 'lambda'> = {}): Method {
-  const inner = w2sd(name, legs, { ...settings, lambda: (t) => Math.floor(t / 2) });
-  const half = (steps: number) => Math.max(1, Math.floor(steps / 2));
+/** Evaluations per item that one call of a leg costs: 2 for a CFG leg (one batch of 2B), 1 otherwise. */
+export interface LegCosts {
+  readonly main?: number;
+  readonly strong?: number;
+  readonly weak?: number;
+}
+
+/** How an equal-compute run spends its budget: T' steps, λ reflections, and what that costs per item. */
+export interface EqualComputeSplit {
+  readonly steps: number;
+  readonly lambda: number;
+  /** Evaluations per item: T'·c_main + λ·repeats·(c_strong + c_weak) (CFG batches count twice). */
+  readonly evaluations: number;
+  /** The compared method's evaluations per item. */
+  readonly budget: number;
+}
+
+/**
+ * T' and λ with T'·c_main + λ·repeats·(c_strong + c_weak) = budget, λ as close to T'/2 as that allows (the
+ * paper's §5.2 split is T' = T/2, λ = T'/2); when no split hits the budget exactly, the closest one under it.
+ * For T = 50 at unit costs that is T' = 26, λ = 12 (50 evaluations), where ⌊T/2⌋, ⌊T/4⌋ gives 49.
+ */
+export function equalComputeSplit(budget: number, costs: LegCosts = {}, repeats = 1): EqualComputeSplit {
+  const cm = costs.main ?? 1;
+  const cr = repeats * ((costs.strong ?? 1) + (costs.weak ?? 1));
+  for (const [v, what] of [[budget, 'budget'], [cm, 'main cost'], [cr, 'reflection cost']] as const) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`equal compute: ${what} must be a positive integer, got ${v}`);
+  }
+  let best: EqualComputeSplit | undefined;
+  const rank = (x: EqualComputeSplit) => [budget - x.evaluations, Math.abs(x.lambda - x.steps / 2), -x.steps];
+  const better = (a: EqualComputeSplit, b: EqualComputeSplit) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    for (let k = 0; k < ra.length; k++) if (ra[k] !== rb[k]) return ra[k] < rb[k];
+    return false;
+  };
+  for (let lambda = 0; lambda * cr < budget; lambda++) {
+    const steps = Math.floor((budget - lambda * cr) / cm);
+    if (steps < 1 || lambda >= steps) continue;
+    const c = { steps, lambda, evaluations: steps * cm + lambda * cr, budget };
+    if (!best || better(c, best)) best = c;
+  }
+  if (!best) throw new Error(`equal compute: a budget of ${budget} evaluations per item cannot pay for one step at main cost ${cm}`);
+  return best;
+}
+
+export interface EqualComputeOptions {
+  /** The compared method's evaluations per item for T steps; default T·c_main (the main leg alone, T steps). */
+  readonly budget?: (steps: number) => number;
+  readonly costs?: LegCosts;
+}
+
+/** An equal-compute method: W2SD run with the split that spends exactly the compared method's budget. */
+export interface EqualComputeMethod extends Method {
+  readonly split: (steps: number) => EqualComputeSplit;
+}
+
+/**
+ * Paper §5.2 at equal compute: W2SD with T' steps and λ reflections chosen by equalComputeSplit, so its
+ * evaluations per item (CFG batches counted twice, repeats included) equal the compared method's. Assumes a
+ * one-evaluation-per-step sampler (Heun's second evaluations are not in the budget).
+ */
+export function equalCompute(name: string, legs: Legs, settings: Omit<W2sdSettings, 'lambda'> = {}, o: EqualComputeOptions = {}): EqualComputeMethod {
+  const split = (steps: number) => equalComputeSplit(o.budget ? o.budget(steps) : steps * (o.costs?.main ?? 1), o.costs, settings.repeats ?? 1);
   return {
     name,
-    nfe: (steps) => inner.nfe(half(steps)),
-    run: (ctx) => inner.run({ ...ctx, steps: half(ctx.steps) }),
+    split,
+    nfe: (steps) => {
+      const sp = split(steps);
+      return sp.steps + 2 * sp.lambda * (settings.repeats ?? 1);
+    },
+    run: (ctx) => {
+      const sp = split(ctx.steps);
+      return w2sd(name, legs, { ...settings, lambda: sp.lambda }).run({ ...ctx, steps: sp.steps });
+    },
   };
 }
 

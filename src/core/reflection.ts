@@ -3,7 +3,7 @@ import type { Tensor } from './tensor.js';
 import { like } from './tensor.js';
 import { startOf, targetOf } from './schedules/walk.js';
 import type { X0Processing } from './samplers/ddim.js';
-import { processX0 } from './samplers/ddim.js';
+import { inverseX0, processX0 } from './samplers/ddim.js';
 import type { StepClock } from './finite.js';
 import { checkFinite } from './finite.js';
 
@@ -17,12 +17,17 @@ import { checkFinite } from './finite.js';
 export type InversionKind = 'ddim' | 'official-lagged' | 'fixed-point';
 export const INVERSIONS: readonly InversionKind[] = ['ddim', 'official-lagged', 'fixed-point'];
 
-/** How the fixed-point inversion went at one step: items still above tolerance at the cap, and why. */
+/** How the fixed-point inversion went at one step: items still above tolerance at the cap, and the residual. */
 export interface FixedPointReport {
   readonly step: number;
+  /** σ_i, the level the inverted latent is returned at. */
+  readonly sigma: number;
   readonly iterations: number;
+  readonly items: number;
   readonly unconverged: number;
+  /** Largest relative residual |y − F_w(x̃)| / |terms| over the items (converged ones included), as returned. */
   readonly maxRelativeResidual: number;
+  readonly tolerance: number;
 }
 
 export interface FixedPointOptions {
@@ -31,6 +36,20 @@ export interface FixedPointOptions {
   readonly maxIterations?: number;
   /** Told after every inversion, so non-convergence is reported rather than silently capped. */
   readonly report?: (r: FixedPointReport) => void;
+  /** Stopping at the cap with items above tolerance is a FixedPointError instead of a report. */
+  readonly strict?: boolean;
+}
+
+/** The fixed-point inversion stopped at its iteration cap with items above tolerance (strict mode). */
+export class FixedPointError extends Error {
+  override readonly name = 'FixedPointError';
+  constructor(readonly report: FixedPointReport) {
+    super(
+      `fixed-point inversion did not converge at step ${report.step} (σ ${report.sigma.toPrecision(5)}): ` +
+        `${report.unconverged} of ${report.items} items above tolerance ${report.tolerance} after ${report.iterations} iterations, ` +
+        `max relative residual ${report.maxRelativeResidual.toExponential(3)} (raise the iteration cap or the tolerance, or run without strict)`,
+    );
+  }
 }
 
 export interface ReflectionOptions {
@@ -71,13 +90,20 @@ async function invertDdim(weak: Denoiser, y: Tensor, i: number, s: Schedule, x0?
 }
 
 /**
- * What the official code computes under diffusers ≥ 0.22 (PAPER-NOTES §3.4): `inv_scheduler.step(ε, t_{i+1}, x)`
- * maps ᾱ[t_{i+1} − N//T] → ᾱ[t_{i+1}] (the boundary ᾱ below index 0) with ε from the weak model on x at t_i;
- * the main step then reads the result as a latent at t_i. Kept only to reproduce published numbers.
+ * What the official code computes under diffusers ≥ 0.22 (PAPER-NOTES §3.4): `inv_scheduler.step(out, t_{i+1}, x)`
+ * of DDIMInverseScheduler maps ᾱ_src = ᾱ[t_{i+1} − N//T] (the boundary ᾱ below index 0) → ᾱ_dst = ᾱ[t_{i+1}]
+ * with the weak model's raw output on x at t_i, and reads ε and x0 off that output with ᾱ_src, not with the
+ * latent's own ᾱ[t_{i+1}]: for v- and sample-prediction that differs from the σ-space reading. x0 is clipped by
+ * the config's clip_sample (the inverse scheduler has no thresholding); the main step then reads the result
+ * as a latent at t_i. DDIMInverseScheduler refuses `linspace` spacing, so that config is refused here too.
+ * Kept only to reproduce published numbers.
  */
-async function invertOfficialLagged(weak: Denoiser, y: Tensor, i: number, s: Schedule): Promise<Float32Array> {
+async function invertOfficialLagged(weak: Denoiser, y: Tensor, i: number, s: Schedule, x0?: X0Processing): Promise<Float32Array> {
   const disc = s.discrete;
   if (!disc) throw new Error("inversion 'official-lagged' needs a discrete (diffusers) schedule; this one has none");
+  if (disc.timestepSpacing === 'linspace') {
+    throw new Error("inversion 'official-lagged': diffusers' DDIMInverseScheduler refuses timestep_spacing 'linspace' (it supports leading and trailing), so the official code cannot run this config; use 'ddim' or 'fixed-point'");
+  }
   const lower = s.points[i + 1] ?? s.final;
   const upper = startOf(s, i);
   const d = await weak(y, { sigma: lower.sigma, timestep: upper.timestep });
@@ -85,23 +111,37 @@ async function invertOfficialLagged(weak: Denoiser, y: Tensor, i: number, s: Sch
   const src = tau - disc.stepRatio;
   const aSrc = src >= 0 ? disc.alphasCumprod[src] : disc.boundaryAlphaCumprod;
   const aDst = disc.alphasCumprod[Math.min(tau, disc.numTrainTimesteps - 1)];
-  const cIn = 1 / Math.sqrt(1 + lower.sigma ** 2);
+  const sg = lower.sigma;
+  const cIn = 1 / Math.sqrt(1 + sg * sg);
   const cOut = Math.sqrt(1 + upper.sigma ** 2);
-  const sqSrc = Math.sqrt(aSrc);
-  const sqDst = Math.sqrt(aDst);
-  const nSrc = Math.sqrt(1 - aSrc);
-  const nDst = Math.sqrt(1 - aDst);
+  const [sqSrc, nSrc, sqDst, nDst] = [Math.sqrt(aSrc), Math.sqrt(1 - aSrc), Math.sqrt(aDst), Math.sqrt(1 - aDst)];
+  const clip = inverseX0(x0)?.clipSample;
+  const prediction = disc.predictionType ?? 'epsilon';
   for (let j = 0; j < d.length; j++) {
-    const eps = (y.data[j] - d[j]) / lower.sigma;
     const xt = y.data[j] * cIn;
-    const x0 = (xt - nSrc * eps) / sqSrc;
-    d[j] = (sqDst * x0 + nDst * eps) * cOut;
+    let x0j: number;
+    let eps: number;
+    // the raw network output, recovered from D (toDenoised read it at the latent's σ), then read as diffusers does
+    if (prediction === 'epsilon') {
+      eps = (y.data[j] - d[j]) / sg;
+      x0j = (xt - nSrc * eps) / sqSrc;
+    } else if (prediction === 'v_prediction') {
+      const v = (y.data[j] / (1 + sg * sg) - d[j]) / (sg * cIn);
+      x0j = sqSrc * xt - nSrc * v;
+      eps = sqSrc * v + nSrc * xt;
+    } else {
+      x0j = d[j];
+      eps = (xt - sqSrc * x0j) / nSrc;
+    }
+    if (clip !== undefined) x0j = Math.min(Math.max(x0j, -clip), clip);
+    d[j] = (sqDst * x0j + nDst * eps) * cOut;
   }
   return d;
 }
 
 /**
- * The exact inverse of a weak-model DDIM step: solve R(x̃) = y − F_w(x̃) = 0, F_w(x̃) = x̃ + (σ_{i+1} − σ_i)·d_w(x̃; σ_i).
+ * The exact inverse of a weak-model DDIM step: solve R(x̃) = y − F_w(x̃) = 0, F_w(x̃) = x̃ + (σ_{i+1} − σ_i)·d_w(x̃; σ_i)
+ * (with x0 processing, F_w(x̃) = P(D_w) + (σ_{i+1}/σ_i)(x̃ − D_w), the forward DDIM step as the sampler takes it).
  * For an exact denoiser ∂D/∂x = Cov[x0 | x]/σ² is symmetric PSD, so F_w's Jacobian J is symmetric with
  * eigenvalues in (1 − |Δσ|/σ, ∞): F_w is invertible, and between modes J is large, where the plain iteration
  * x̃ += R oscillates away. Each item therefore steps x̃ += α·R with the Barzilai–Borwein (secant) length
@@ -110,7 +150,7 @@ async function invertOfficialLagged(weak: Denoiser, y: Tensor, i: number, s: Sch
  * problems and converge separately. With weak = strong the solution is the latent the strong step started
  * from, so self-reflection is the identity.
  */
-async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedule, o: FixedPointOptions = {}): Promise<Float32Array> {
+async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedule, o: FixedPointOptions = {}, x0?: X0Processing): Promise<Float32Array> {
   const tol = o.tolerance ?? 1e-6;
   const maxIter = o.maxIterations ?? 50;
   const upper = startOf(s, i);
@@ -124,13 +164,15 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
   const best = new Float64Array(items).fill(Infinity);
   const hasPrev = new Uint8Array(items);
   const done = new Uint8Array(items);
+  // each item's relative residual: at convergence, else at its best point
+  const rels = new Float64Array(items).fill(Infinity);
   let open = items;
   let iterations = 0;
-  let worst = 0;
   while (open > 0 && iterations < maxIter) {
     iterations++;
     const r = await weak(like(y, cur), upper);
-    worst = 0;
+    // the forward step being inverted processes x0 as the DDIM sampler does (clip or threshold), ε stays raw
+    const p = x0 ? processX0(r, y.shape, x0) : r;
     for (let b = 0; b < items; b++) {
       if (done[b]) continue;
       const o0 = b * per;
@@ -140,7 +182,7 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
       let ss = 0;
       let sy = 0;
       for (let j = o0; j < o1; j++) {
-        const move = k * (cur[j] - r[j]);
+        const move = k * (cur[j] - r[j]) + (p[j] - r[j]);
         // the residual is judged against the size of the terms it is made of: float32 cannot do better
         norm += (Math.abs(y.data[j]) + Math.abs(cur[j]) + Math.abs(move)) ** 2;
         r[j] = y.data[j] - cur[j] - move;
@@ -151,6 +193,7 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
       }
       const rel = Math.sqrt(res / Math.max(norm, 1e-24));
       if (rel <= tol) {
+        rels[b] = rel;
         for (let j = o0; j < o1; j++) cur[j] += r[j];
         done[b] = 1;
         open--;
@@ -158,9 +201,9 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
       }
       if (res < best[b]) {
         best[b] = res;
+        rels[b] = rel;
         xBest.set(cur.subarray(o0, o1), o0);
       }
-      worst = Math.max(worst, Math.sqrt(best[b] / Math.max(norm, 1e-24)));
       if (hasPrev[b] && sy > 0 && ss > 0) alpha[b] = ss / sy;
       else if (hasPrev[b]) alpha[b] /= 2;
       if (res > 100 * best[b]) {
@@ -182,7 +225,11 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
     // report the best point reached, not the last trial
     for (let b = 0; b < items; b++) if (!done[b]) cur.set(xBest.subarray(b * per, (b + 1) * per), b * per);
   }
-  o.report?.({ step: i, iterations, unconverged: open, maxRelativeResidual: open > 0 ? worst : 0 });
+  let worst = 0;
+  for (let b = 0; b < items; b++) worst = Math.max(worst, rels[b]);
+  const report: FixedPointReport = { step: i, sigma: upper.sigma, iterations, items, unconverged: open, maxRelativeResidual: worst, tolerance: tol };
+  o.report?.(report);
+  if (open > 0 && o.strict) throw new FixedPointError(report);
   return cur;
 }
 
@@ -190,11 +237,11 @@ async function invertFixedPoint(weak: Denoiser, y: Tensor, i: number, s: Schedul
 export function invert(kind: InversionKind, weak: Denoiser, y: Tensor, i: number, s: Schedule, fixedPoint?: FixedPointOptions, x0?: X0Processing): Promise<Float32Array> {
   switch (kind) {
     case 'ddim':
-      return invertDdim(weak, y, i, s, x0);
+      return invertDdim(weak, y, i, s, inverseX0(x0));
     case 'official-lagged':
-      return invertOfficialLagged(weak, y, i, s);
+      return invertOfficialLagged(weak, y, i, s, x0);
     case 'fixed-point':
-      return invertFixedPoint(weak, y, i, s, fixedPoint);
+      return invertFixedPoint(weak, y, i, s, fixedPoint, x0);
     default:
       throw new Error(`inversion: expected one of ${INVERSIONS.join(', ')}, got ${JSON.stringify(kind)}`);
   }

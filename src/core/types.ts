@@ -26,6 +26,9 @@ export interface DiscreteSchedule {
   readonly numTrainTimesteps: number;
   /** num_train_timesteps // num_inference_steps: diffusers' step between neighbouring timesteps. */
   readonly stepRatio: number;
+  /** The config's prediction type and spacing (what diffusers' inverse scheduler reads off the raw output). */
+  readonly predictionType?: 'epsilon' | 'v_prediction' | 'sample';
+  readonly timestepSpacing?: 'leading' | 'trailing' | 'linspace';
 }
 
 /**

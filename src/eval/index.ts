@@ -3,3 +3,4 @@ export * from './linalg.js';
 export * from './frechet.js';
 export * from './precision-recall.js';
 export * from './classes.js';
+export * from './best-w.js';

@@ -11,18 +11,39 @@ export interface PrecisionRecall {
   readonly k: number;
 }
 
+/** A point set with each point's k-th-neighbour radius: one side of the comparison, reusable across many. */
+export interface Manifold {
+  readonly points: Float32Array;
+  readonly n: number;
+  readonly dim: number;
+  readonly k: number;
+  /** Squared k-th-neighbour distances. */
+  readonly radii: Float64Array;
+}
+
+export function manifold(points: Float32Array, dim: number, k = 3, what = 'features'): Manifold {
+  const n = rows(points, dim, what);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`precision/recall: k = ${k} must be a positive integer`);
+  if (n <= k) throw new Error(`precision/recall: each set needs more than k = ${k} rows (got ${n} ${what})`);
+  return { points, n, dim, k, radii: kthNeighbourDistances(points, n, dim, k) };
+}
+
+/** Precision and recall of `generated` against a prepared real manifold (its radii computed once). */
+export function precisionRecallOf(real: Manifold, generated: Manifold): PrecisionRecall {
+  if (real.dim !== generated.dim || real.k !== generated.k) throw new Error(`precision/recall: sets differ in dimension or k (${real.dim}/${generated.dim}, ${real.k}/${generated.k})`);
+  return {
+    precision: coveredShare(generated.points, generated.n, real.points, real.n, real.radii, real.dim),
+    recall: coveredShare(real.points, real.n, generated.points, generated.n, generated.radii, real.dim),
+    k: real.k,
+  };
+}
+
 export function precisionRecall(real: Float32Array, generated: Float32Array, dim: number, k = 3): PrecisionRecall {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`precision/recall: k = ${k} must be a positive integer`);
   const realRows = rows(real, dim, 'real features');
   const genRows = rows(generated, dim, 'generated features');
-  if (!Number.isInteger(k) || k < 1) throw new Error(`precision/recall: k = ${k} must be a positive integer`);
   if (realRows <= k || genRows <= k) throw new Error(`precision/recall: each set needs more than k = ${k} rows (got ${realRows} real, ${genRows} generated)`);
-  const realRadii = kthNeighbourDistances(real, realRows, dim, k);
-  const genRadii = kthNeighbourDistances(generated, genRows, dim, k);
-  return {
-    precision: coveredShare(generated, genRows, real, realRows, realRadii, dim),
-    recall: coveredShare(real, realRows, generated, genRows, genRadii, dim),
-    k,
-  };
+  return precisionRecallOf(manifold(real, dim, k, 'real'), manifold(generated, dim, k, 'generated'));
 }
 
 function rows(x: Float32Array, dim: number, what: string): number {

@@ -1,10 +1,14 @@
 import type { GaussianMixture } from '../models/gmm.js';
+import { manifold, precisionRecallOf, type Manifold } from './precision-recall.js';
 import { sliceDirections, slicedWasserstein1, sortedProjections } from './wasserstein.js';
 
 /** Directions for the sliced distance in dim ≥ 2. */
 export const SLICES = 64;
 /** The outlier threshold is this quantile of the ideal's own log-density. */
 export const OUTLIER_QUANTILE = 0.01;
+/** Precision/recall (exact k-NN, O(n²)) use this many samples of each set, and k = 3 as Kynkäänniemi et al. */
+export const PR_SAMPLES = 2000;
+export const PR_K = 3;
 
 /** What every sample set is compared with: the ideal mixture and an exact sample set drawn from it. */
 export interface ToyReference {
@@ -14,6 +18,8 @@ export interface ToyReference {
   readonly outlierLogDensity: number;
   readonly directions: Float64Array;
   readonly projections: readonly Float64Array[];
+  /** The first PR_SAMPLES reference samples as a k-NN manifold (the "real" side of precision/recall). */
+  readonly manifold: Manifold;
 }
 
 export interface ToyMetrics {
@@ -35,6 +41,13 @@ export interface ToyMetrics {
    * component's (√(tr Σ_k / d)); 1 for exact samples, below 1 when a method sharpens the mode.
    */
   readonly modeSpread: number[];
+  /**
+   * Improved precision and recall (Kynkäänniemi et al. 2019, k = 3) against ideal samples, on the first
+   * PR_SAMPLES of each set: precision falls when samples leave the ideal's support (blur), recall when they
+   * leave parts of it empty (collapse).
+   */
+  readonly precision: number;
+  readonly recall: number;
 }
 
 /** The index of the largest of `count` values starting at `offset` (first on ties). */
@@ -54,6 +67,11 @@ export function quantile(values: Float64Array, q: number): number {
   return s[lo] + (pos - lo) * (s[hi] - s[lo]);
 }
 
+/** The first PR_SAMPLES points, as float32. */
+function prefix(samples: Float32Array | Float64Array, dim: number): Float32Array {
+  return Float32Array.from(samples.subarray(0, Math.min(PR_SAMPLES * dim, samples.length)));
+}
+
 export function toyReference(ideal: GaussianMixture, samples: Float32Array): ToyReference {
   if (samples.length === 0 || samples.length % ideal.dim !== 0) {
     throw new Error(`toyReference: ${samples.length} values are not a non-empty batch of ${ideal.dim}-dimensional points`);
@@ -65,6 +83,7 @@ export function toyReference(ideal: GaussianMixture, samples: Float32Array): Toy
     outlierLogDensity: quantile(ideal.logDensity(samples), OUTLIER_QUANTILE),
     directions,
     projections: sortedProjections(samples, ideal.dim, directions),
+    manifold: manifold(prefix(samples, ideal.dim), ideal.dim, PR_K, 'reference samples'),
   };
 }
 
@@ -106,6 +125,7 @@ export function toyMetrics(ref: ToyReference, samples: Float32Array | Float64Arr
     const m = assigned[s];
     for (let i = 0; i < d; i++) sq[m] += (samples[s * d + i] - modeMean[m][i]) ** 2;
   }
+  const pr = precisionRecallOf(ref.manifold, manifold(prefix(samples, d), d, PR_K, 'samples'));
   const modeSpread = Array.from(sq, (v, m) => {
     let tr = 0;
     for (let i = 0; i < d; i++) tr += ideal.covs[m * d * d + i * d + i];
@@ -120,5 +140,7 @@ export function toyMetrics(ref: ToyReference, samples: Float32Array | Float64Arr
     modeMean,
     modeShift,
     modeSpread,
+    precision: pr.precision,
+    recall: pr.recall,
   };
 }

@@ -84,9 +84,3 @@ export function resolvePair(r: PairRequest): PairLegs {
     weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg },
   };
 }
-
-/** Paper §5.2: T' = ⌊T/2⌋ sampling steps with λ = ⌊T'/2⌋, so T' + 2λ ≈ T evaluations. */
-export function equalComputeSteps(steps: number): { steps: number; lambda: number } {
-  const t = Math.max(1, Math.floor(steps / 2));
-  return { steps: t, lambda: Math.floor(t / 2) };
-}

@@ -16,6 +16,7 @@ import {
   x0ProcessingOf,
   assertFinite,
   type Denoiser,
+  type EqualComputeSplit,
   type Method,
   type Sampler,
   type Schedule,
@@ -24,7 +25,6 @@ import {
 } from '../core/index.js';
 import type { OnnxSession } from '../models/onnx/session.js';
 import { encodeLeg, legDenoiser, type BuiltLeg, type EncodedLeg, type LegContext } from './legs.js';
-import { equalComputeSteps } from './presets.js';
 import type { LegRole, Request } from './request.js';
 
 export type Legs<T> = Partial<Record<LegRole, T>>;
@@ -88,11 +88,15 @@ export function planSampling(req: Request, legs: Legs<BuiltLeg>, scheduler: Sche
   const x0 = req.sampler === 'ddim' ? x0ProcessingOf(scheduler) : undefined;
   const sampler = req.sampler === 'ddim' ? ddim({ ...x0, eta: s.eta }) : samplerByName(req.sampler, { eta: s.eta });
   const settings = { inversion: req.inversion, repeats: s.repeats, x0 };
-  const ec = s.equalCompute ? equalComputeSteps(req.steps) : undefined;
-  if (ec && s.lambda !== undefined && s.lambda !== ec.lambda) warn(`lambda ${s.lambda} ignored: equal compute sets λ = ⌊T′/2⌋ = ${ec.lambda}`);
-  const lambda = ec ? ec.lambda : s.lambda ?? req.steps - 1;
+  // equal compute (core equalCompute): the split spends what CFG's T steps cost per item, a CFG batch of 2B
+  // counting as two evaluations, so each leg costs the halves its scale runs
+  const halves = (role: LegRole) => (req.legs[role].guidance === 0 || req.legs[role].guidance === 1 ? 1 : 2);
+  const eq = (legs: { main: Denoiser; strong: Denoiser; weak: Denoiser }, costs: { strong: number; weak: number }) =>
+    equalCompute(req.method, legs, settings, { costs: { main: halves('main'), ...costs } });
+  const fixedLambda = s.lambda ?? req.steps - 1;
   const reflectionLegs = () => ({ main: den('main'), strong: den('strong'), weak: den('weak') });
   let method: Method;
+  let split: EqualComputeSplit | undefined;
   switch (req.method) {
     case 'cfg':
     case 'plain':
@@ -103,18 +107,27 @@ export function planSampling(req: Request, legs: Legs<BuiltLeg>, scheduler: Sche
       break;
     case 'self-reflection': {
       const l = { main: den('main'), strong: den('strong'), weak: den('strong') };
-      method = ec ? equalCompute(req.method, l, settings) : selfReflection(req.method, l, { ...settings, lambda });
+      const m = s.equalCompute ? eq(l, { strong: halves('strong'), weak: halves('strong') }) : undefined;
+      split = m?.split(req.steps);
+      method = m ?? selfReflection(req.method, l, { ...settings, lambda: fixedLambda });
       break;
     }
     case 's2wd': {
       const l = reflectionLegs();
-      method = ec ? equalCompute(req.method, { main: l.main, strong: l.weak, weak: l.strong }, settings) : s2wd(req.method, l, { ...settings, lambda });
+      const m = s.equalCompute ? eq({ main: l.main, strong: l.weak, weak: l.strong }, { strong: halves('weak'), weak: halves('strong') }) : undefined;
+      split = m?.split(req.steps);
+      method = m ?? s2wd(req.method, l, { ...settings, lambda: fixedLambda });
       break;
     }
-    default:
-      method = ec ? equalCompute(req.method, reflectionLegs(), settings) : w2sd(req.method, reflectionLegs(), { ...settings, lambda });
+    default: {
+      const m = s.equalCompute ? eq(reflectionLegs(), { strong: halves('strong'), weak: halves('weak') }) : undefined;
+      split = m?.split(req.steps);
+      method = m ?? w2sd(req.method, reflectionLegs(), { ...settings, lambda: fixedLambda });
+    }
   }
-  const takenSteps = ec ? ec.steps : req.steps;
+  if (split && s.lambda !== undefined && s.lambda !== split.lambda) warn(`lambda ${s.lambda} ignored: equal compute sets λ = ${split.lambda} (T′ = ${split.steps})`);
+  const lambda = split ? split.lambda : fixedLambda;
+  const takenSteps = split ? split.steps : req.steps;
   // Heun evaluates twice per step except the last (to σ = 0, an Euler step); reflection steps are single
   const mainCalls = (t: number) => (req.sampler === 'heun' ? 2 * t - 1 : t);
   const expectedEvaluations = req.method === 'autoguidance' ? 2 * mainCalls(req.steps) : method.nfe(req.steps) + mainCalls(takenSteps) - takenSteps;

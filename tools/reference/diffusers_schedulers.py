@@ -823,6 +823,68 @@ def official_w2sd_facts(D, configs) -> dict:
     }
 
 
+def official_w2sd_variants(D, configs) -> dict:
+    """The official inverse call for prediction types and spacings beyond official_w2sd_facts, with clipping.
+
+    For each case a DDIMScheduler is built from the config, DDIMInverseScheduler.from_config(ddim.config), and
+    inverse.step(out, timesteps[i + 1], x) is recorded for a few i, where `out` is the raw network output
+    (epsilon, v or x0 by prediction_type). Inputs are scaled so that clip_sample, where on, is active.
+    linspace spacing is recorded as the error DDIMInverseScheduler raises.
+    """
+    sd15 = configs["sd15"]
+    cases_in = [
+        ("v_prediction_leading_T50", {**sd15, "prediction_type": "v_prediction"}, 50, [0, 24, 48], 1.0),
+        ("epsilon_trailing_T20", {**sd15, "timestep_spacing": "trailing"}, 20, [0, 9, 18], 1.0),
+        ("v_prediction_trailing_T10", {**sd15, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}, 10, [0, 4, 8], 1.0),
+        ("sample_leading_T25", {**sd15, "prediction_type": "sample"}, 25, [0, 12, 23], 1.0),
+        ("epsilon_leading_clip_T20", {**sd15, "clip_sample": True, "clip_sample_range": 1.0}, 20, [0, 10, 18], 3.0),
+        ("v_prediction_trailing_clip_T10",
+         {**sd15, "prediction_type": "v_prediction", "timestep_spacing": "trailing", "clip_sample": True, "clip_sample_range": 0.5},
+         10, [0, 4, 8], 3.0),
+        ("epsilon_leading_thresholding_clip_T20",
+         {**sd15, "thresholding": True, "clip_sample": True, "clip_sample_range": 1.0}, 20, [0, 10, 18], 3.0),
+    ]
+    cases = []
+    for name, cfg, T, idx, scale in cases_in:
+        ddim = make(D.DDIMScheduler, cfg)
+        ddim.set_timesteps(T)
+        inv = D.DDIMInverseScheduler.from_config(ddim.config)
+        inv.set_timesteps(T)
+        ts = [int(t) for t in ddim.timesteps]
+        x = noise_tensor(11) * scale
+        out = noise_tensor(12) * (0.5 * scale)
+        probes = []
+        for i in idx:
+            tau = ts[i + 1]
+            res = inv.step(out, torch.tensor(tau), x).prev_sample
+            probes.append({"i": i, "timestep_i": ts[i], "tau": tau, "x": arr(x), "model_output": arr(out), "out": arr(res)})
+        cases.append({
+            "name": name,
+            "config_input": jsonable(cfg),
+            "inverse_config_effective": effective_config(inv),
+            "num_inference_steps": T,
+            "ddim_timesteps": ts,
+            "initial_alpha_cumprod": num(inv.initial_alpha_cumprod),
+            "probes": probes,
+        })
+    linspace = make(D.DDIMScheduler, {**sd15, "timestep_spacing": "linspace"})
+    try:
+        D.DDIMInverseScheduler.from_config(linspace.config).set_timesteps(20)
+        linspace_error = None
+    except ValueError as e:
+        linspace_error = str(e)
+    return {
+        "description": (
+            "DDIMInverseScheduler.step(model_output, timesteps[i + 1], x) of the official W2SD call for "
+            "v_prediction, sample prediction, trailing spacing and clip_sample (the inverse scheduler has no "
+            "thresholding: a thresholding config only clips). model_output is the raw network output; x the "
+            "latent x_t. linspace_error: what DDIMInverseScheduler raises for timestep_spacing linspace."
+        ),
+        "cases": cases,
+        "linspace_error": linspace_error,
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 
 
@@ -830,6 +892,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--diffusers", required=True, type=Path, help="folder holding the diffusers package (src)")
     ap.add_argument("--commit", default=None, help="diffusers commit to record (default: git rev-parse)")
+    ap.add_argument("--only", choices=["official-variants"], default=None,
+                    help="write only this fixture (official-variants: official_w2sd_variants.json)")
     args = ap.parse_args()
     import logging as _logging
 
@@ -852,6 +916,12 @@ def main():
     }
     model = {"formula": MODEL_FORMULA, "note": MODEL_NOTE, "shape": SHAPE, "n": N}
     sizes = {}
+    if args.only == "official-variants":
+        sizes["official_w2sd_variants.json"] = write_json(
+            "official_w2sd_variants.json", {"meta": meta, **official_w2sd_variants(D, configs)})
+        for k, v in sizes.items():
+            print(f"{v:8d}  {OUT_DIR / k}")
+        return
     sizes["schedules.json"] = write_json("schedules.json", {
         "meta": meta,
         "alphas_cumprod": alphas_cumprod_reference(D, configs),
@@ -867,6 +937,8 @@ def main():
         "trajectories_dpm.json", {"meta": meta, "model": model, "cases": dpm_trajectories(D, configs)})
     sizes["official_w2sd.json"] = write_json(
         "official_w2sd.json", {"meta": meta, **official_w2sd_facts(D, configs)})
+    sizes["official_w2sd_variants.json"] = write_json(
+        "official_w2sd_variants.json", {"meta": meta, **official_w2sd_variants(D, configs)})
     for k, v in sizes.items():
         print(f"{v:8d}  {OUT_DIR / k}")
     print(f"{sum(sizes.values()):8d}  total")

@@ -12,6 +12,17 @@ export interface X0Processing {
   readonly clipSample?: number;
   /** dynamic thresholding (Saharia et al. 2022): per item, s = clamp(quantile(|x0|, ratio), 1, maxValue) */
   readonly thresholding?: { readonly ratio: number; readonly maxValue: number };
+  /**
+   * What diffusers' DDIMInverseScheduler does to x0 for the same config: it has `clip_sample` but no
+   * thresholding, so an inversion clips by this range (when set) whatever the forward step does.
+   */
+  readonly inverseClipSample?: number;
+}
+
+/** The x0 processing of an inversion step (DDIMInverseScheduler): clipping only, never thresholding. */
+export function inverseX0(p?: X0Processing): X0Processing | undefined {
+  const r = p?.inverseClipSample ?? (p?.thresholding ? undefined : p?.clipSample);
+  return r === undefined ? undefined : { clipSample: r };
 }
 
 export interface DdimOptions extends X0Processing {
@@ -21,8 +32,9 @@ export interface DdimOptions extends X0Processing {
 
 /** DDIMScheduler's x0 processing from a scheduler config (DDIM clips by default in diffusers). */
 export function x0ProcessingOf(cfg: SchedulerConfig): X0Processing {
-  if (cfg.thresholding) return { thresholding: { ratio: cfg.dynamicThresholdingRatio, maxValue: cfg.sampleMaxValue } };
-  return cfg.clipSample ?? true ? { clipSample: cfg.clipSampleRange } : {};
+  const clip = cfg.clipSample ?? true ? { inverseClipSample: cfg.clipSampleRange } : {};
+  if (cfg.thresholding) return { thresholding: { ratio: cfg.dynamicThresholdingRatio, maxValue: cfg.sampleMaxValue }, ...clip };
+  return cfg.clipSample ?? true ? { clipSample: cfg.clipSampleRange, ...clip } : {};
 }
 
 function quantileLinear(sorted: Float32Array, q: number): number {
@@ -99,7 +111,8 @@ export async function ddimInvert(denoise: Denoiser, x: Tensor, s: Schedule, opts
       throw new Error('ddim inversion: the schedule starts at ᾱ = 1 (set_alpha_to_one: true); use set_alpha_to_one: false');
     }
     const d = await denoise(tensor(y, x.shape), { sigma: from.sigma, timestep: to.timestep });
-    const x0 = processX0(d, x.shape, opts);
+    const p = inverseX0(opts);
+    const x0 = p ? processX0(d, x.shape, p) : d;
     for (let q = 0; q < y.length; q++) y[q] = x0[q] + to.sigma * ((y[q] - d[q]) / from.sigma);
     assertFinite(y, `latent after inversion step ${j}`);
     opts.onStep?.(j, tensor(y, x.shape));

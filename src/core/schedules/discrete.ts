@@ -82,7 +82,14 @@ function roundHalfEven(v: number): number {
 }
 
 function discreteInfo(cfg: SchedulerConfig, ac: Float64Array, steps: number, boundary: number): DiscreteSchedule {
-  return { alphasCumprod: ac, boundaryAlphaCumprod: boundary, numTrainTimesteps: cfg.numTrainTimesteps, stepRatio: Math.floor(cfg.numTrainTimesteps / steps) };
+  return {
+    alphasCumprod: ac,
+    boundaryAlphaCumprod: boundary,
+    numTrainTimesteps: cfg.numTrainTimesteps,
+    stepRatio: Math.floor(cfg.numTrainTimesteps / steps),
+    predictionType: cfg.predictionType,
+    timestepSpacing: cfg.timestepSpacing ?? 'leading',
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ export interface ExperimentSettings {
   readonly cfgScale: number;
   readonly autoguidanceWeights: readonly number[];
   /** Fixed-point inversion: iterations are measured into the NFE column. */
-  readonly fixedPoint: { readonly tolerance: number; readonly maxIterations: number };
+  readonly fixedPoint: { readonly tolerance: number; readonly maxIterations: number; readonly strict?: boolean };
 }
 
 /** One experiment: its models, its rows and how its samples are judged. */
@@ -79,17 +79,17 @@ function weightPairRows(main: LegSpec, strong: LegSpec, weak: LegSpec, s: Experi
     }),
     reflectionRow({
       id: 'w2sd-equal-compute',
-      name: 'W2SD equal compute (T/2, λ=T/4)',
+      name: "W2SD equal compute (T' + 2λ = T)",
       group: 'equal-compute',
       main,
       strong,
       weak,
       kind: 'equal-compute',
-      note: 'paper §5.2: ⌊T/2⌋ steps, λ = ⌊T/4⌋, about T evaluations',
+      note: "paper §5.2 at exactly the strong row's evaluations per image: T' steps and λ ≈ T'/2 reflections with T' + 2λ = T",
     }),
     reflectionRow({
       id: 'self-equal-compute',
-      name: 'self-reflection equal compute (T/2, λ=T/4)',
+      name: "self-reflection equal compute (T' + 2λ = T)",
       group: 'control',
       main,
       strong,

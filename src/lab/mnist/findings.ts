@@ -1,13 +1,16 @@
 import type { Experiment } from './experiments.js';
 import type { ExperimentResult, Paired, RowResult } from './lab.js';
 import type { PairedDiff } from './stats.js';
-import { bestAutoguidanceOf } from './best.js';
+import { BEST_W_CRITERION } from '../../eval/best-w.js';
+import { balancedAutoguidanceOf, bestAutoguidanceOf, lowestFdAutoguidanceOf } from './best.js';
 
 /*
  * Findings are sentences computed from the measured numbers: each comparison states the values, the paired
  * 95 % interval and a verdict chosen by the interval's sign. Nothing here knows in advance which method wins.
  */
 
+/** Samples precision/recall were measured on (their standard error). */
+const prCountOf = (r: ExperimentResult) => Math.min(r.settings.prSamples, r.settings.samples);
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const pp = (d: PairedDiff) => `${d.diff >= 0 ? '+' : '−'}${Math.abs(100 * d.diff).toFixed(1)} ± ${(100 * d.halfWidth).toFixed(1)} pp`;
 const fdDiff = (d: PairedDiff) =>
@@ -63,7 +66,7 @@ function imbalanceFindings(r: ExperimentResult, paired: (a: string, b: string) =
     const off = x.metrics.other !== undefined && strong.metrics.other !== undefined ? `; neither digit: ${pct(x.metrics.other)} (strong ${pct(strong.metrics.other)})` : '';
     out.push(`${x.name} [NFE ${x.nfe.toFixed(0)}]: ${pct(share(x))} (${pp(d)} vs strong): ${verdict}${off}; FD ${fdDiff(x.vsStrong!.frechet)} vs strong, ${fdVerdict(x.vsStrong!.frechet)}.`);
   }
-  const ag = bestAutoguidanceOf(r.rows, true);
+  const ag = bestAutoguidanceOf(r.rows, true, prCountOf(r));
   const w2 = row(r, 'w2sd-ddim');
   if (ag && w2) {
     const d = paired('w2sd-ddim', ag.id)?.minority;
@@ -73,6 +76,8 @@ function imbalanceFindings(r: ExperimentResult, paired: (a: string, b: string) =
         (d ? ` (W2SD − autoguidance ${pp(d)})` : '') +
         `: ${closer}${d && direction(d) === 'none' ? ', but the difference is within error' : ''}. (The best w was picked on these same samples, which favours autoguidance slightly.)`,
     );
+    const bal = balancedAutoguidanceOf(r.rows, prCountOf(r));
+    if (bal) out.push(`By ${BEST_W_CRITERION}, the best w is ${bal.name} (precision ${pct(bal.metrics.precision)}, recall ${pct(bal.metrics.recall)}, share ${pct(share(bal))}).`);
   }
   out.push(...cosineFindings(r));
   return out;
@@ -90,22 +95,26 @@ function conditionalFindings(r: ExperimentResult, exp: Experiment, paired: (a: s
       '.',
   );
   for (const x of r.rows.filter((x) => x.group === 'w2sd' || x.group === 'equal-compute' || x.group === 'control')) {
-    const base = x.compareWith && x.vsBase ? { name: row(r, x.compareWith)?.name ?? x.compareWith, d: x.vsBase } : x.vsStrong ? { name: 'strong alone', d: x.vsStrong } : undefined;
+    const base = x.compareWith && x.vsBase ? { name: row(r, x.compareWith)?.name ?? x.compareWith, d: x.vsBase, row: row(r, x.compareWith) } : x.vsStrong ? { name: 'strong alone', d: x.vsStrong, row: strong } : undefined;
     if (!base) continue;
     const a = base.d.accuracy;
     out.push(
-      `${x.name} [NFE ${x.nfe.toFixed(0)}, ${x.networkPerImage.toFixed(0)} network rows/image] vs ${base.name}: FD ${fdDiff(base.d.frechet)}, ${fdVerdict(base.d.frechet)}` +
+      `${x.name} [NFE ${x.nfe.toFixed(0)}, ${x.networkPerImage.toFixed(0)} network rows/image` +
+        `${x.equalCompute ? `; T'=${x.equalCompute.steps}, λ=${x.equalCompute.lambda}, budget ${x.equalCompute.budget} evaluations per image` : ''}] vs ${base.name}` +
+        `${x.equalCompute && base.row ? ` [${base.row.networkPerImage.toFixed(0)} network rows/image]` : ''}: FD ${fdDiff(base.d.frechet)}, ${fdVerdict(base.d.frechet)}` +
         (a ? `; accuracy ${pp(a)}, ${accVerdict(a)}` : '') +
         `; precision ${pct(x.metrics.precision)}, recall ${pct(x.metrics.recall)}.`,
     );
   }
-  const ag = bestAutoguidanceOf(r.rows, false);
+  const ag = bestAutoguidanceOf(r.rows, false, prCountOf(r));
   const w2 = row(r, 'w2sd-ddim');
   if (ag && w2) {
     const d = paired('w2sd-ddim', ag.id);
     if (d) {
       out.push(
-        `W2SD (ddim) [NFE ${w2.nfe.toFixed(0)}] against autoguidance at its best w (${ag.name}, FD ${ag.metrics.frechet.toFixed(3)}, NFE ${ag.nfe.toFixed(0)}): ` +
+        `W2SD (ddim) [NFE ${w2.nfe.toFixed(0)}] against autoguidance at its best w by ${BEST_W_CRITERION} ` +
+          `(${ag.name}: precision ${pct(ag.metrics.precision)}, recall ${pct(ag.metrics.recall)}, FD ${ag.metrics.frechet.toFixed(3)}, NFE ${ag.nfe.toFixed(0)}; ` +
+          `lowest FD: ${lowestFdAutoguidanceOf(r.rows)!.name}): ` +
           `FD ${fdDiff(d.frechet)}, W2SD is ${fdVerdict(d.frechet)}` +
           (d.accuracy ? `; accuracy ${pp(d.accuracy)}` : '') +
           '. (The best w was picked on these same samples, which favours autoguidance slightly.)',

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { ddimSchedule } from '../../core/schedules/discrete.js';
 import { ddim } from '../../core/samplers/ddim.js';
 import { tensor } from '../../core/tensor.js';
+import type { FixedPointSummary } from '../../core/fixed-point-summary.js';
+import type { EqualComputeSplit } from '../../core/methods.js';
 import { indicesOfClasses, loadMnist, subset, toSigned, type ImageSet } from '../../data/index.js';
 import { frechetDistance } from '../../eval/frechet.js';
 import { featureStats } from '../../eval/linalg.js';
@@ -65,6 +67,10 @@ export interface RowResult {
   readonly networkPerImage: number;
   readonly seconds: number;
   readonly metrics: RowMetrics;
+  /** Rows with the fixed-point inversion: its residual and where it stopped at the iteration cap. */
+  readonly fixedPoint?: FixedPointSummary;
+  /** Equal-compute rows: T', λ, evaluations per image (CFG batches count twice) and the budget they match. */
+  readonly equalCompute?: EqualComputeSplit;
   /** Paired differences against the plain strong row (this row minus strong). */
   readonly vsStrong?: Paired;
   /** Where the row is judged against another row (guided W2SD rows against CFG): that row and the difference. */
@@ -172,6 +178,8 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
       networkPerImage: samples.networkPerImage,
       seconds: samples.seconds,
       metrics: evaluated.metrics,
+      ...(samples.fixedPoint ? { fixedPoint: samples.fixedPoint } : {}),
+      ...(samples.equalCompute ? { equalCompute: samples.equalCompute } : {}),
       grid: gridFile,
     });
     log(`${name}: ${row.name}: ${samples.count} samples in ${samples.seconds.toFixed(1)} s, NFE ${samples.nfe.toFixed(1)}, FD ${evaluated.metrics.frechet.toFixed(3)}`);
@@ -210,7 +218,7 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
     log(`${name}: cosine curve over ${o.cosineSamples} samples`);
   }
 
-  const compareGrid = writeCompare(dir, exp, results, gridsForCompare, gridImages, gridCols);
+  const compareGrid = writeCompare(dir, exp, results, gridsForCompare, gridImages, gridCols, Math.min(o.prSamples, o.samples));
   const result: ExperimentResult = {
     name,
     title: exp.title,
@@ -314,8 +322,8 @@ async function cosineFor(exp: Experiment, o: LabOptions, schedule: (n: number) =
 }
 
 /** One labelled picture: strong | W2SD (ddim) | best autoguidance | S2WD, same seeds in the same places. */
-function writeCompare(dir: string, exp: Experiment, rows: readonly RowResult[], grids: Map<string, Float32Array>, count: number, cols: number): string | undefined {
-  const best = bestAutoguidanceOf(rows, !!exp.pair);
+function writeCompare(dir: string, exp: Experiment, rows: readonly RowResult[], grids: Map<string, Float32Array>, count: number, cols: number, prCount: number): string | undefined {
+  const best = bestAutoguidanceOf(rows, !!exp.pair, prCount);
   const wanted = [exp.strongRow, 'w2sd-ddim', best?.id, 's2wd'].filter((id): id is string => !!id && grids.has(id));
   if (wanted.length < 2) return undefined;
   const main = exp.models[0];

@@ -1,3 +1,4 @@
+import { describeFixedPoint } from '../../core/fixed-point-summary.js';
 import type { ExperimentResult, RowResult } from './lab.js';
 import type { PairedDiff } from './stats.js';
 
@@ -43,6 +44,12 @@ export function experimentMarkdown(r: ExperimentResult, linkPrefix = ''): string
       '(or minus the row named in brackets), paired over samples with the same noise.',
     '',
   );
+  const solved = r.rows.filter((x) => x.fixedPoint);
+  if (solved.length) {
+    lines.push('Fixed-point inversions:', '');
+    for (const x of solved) lines.push(`- ${x.name}: ${describeFixedPoint(x.fixedPoint!)}${x.fixedPoint!.unconvergedSteps.length ? ' (NOT CONVERGED)' : ''}`);
+    lines.push('');
+  }
   const noted = r.rows.filter((x) => x.note);
   if (noted.length) {
     lines.push('Rows:', '');

@@ -56,6 +56,12 @@ function legName(l: LegSpec): string {
   return l.scale === undefined || l.scale === 1 ? l.model.name : `${l.model.name}@cfg${l.scale}`;
 }
 
+/** Evaluations per item one call of a leg costs: a CFG leg runs a batch of 2B. */
+export function legCost(l: LegSpec): number {
+  const guided = l.model.config.conditioning !== 'unconditional' && l.scale !== undefined && l.scale !== 0 && l.scale !== 1;
+  return guided ? 2 : 1;
+}
+
 function legsOf(kit: BatchKit, main: LegSpec, strong: LegSpec, weak: LegSpec): Legs {
   return { main: kit.leg(main.model, main.scale), strong: kit.leg(strong.model, strong.scale), weak: kit.leg(weak.model, weak.scale) };
 }
@@ -108,7 +114,7 @@ export function reflectionRow(spec: ReflectionRowSpec): Row {
           return selfReflection(spec.name, legs, settings);
         case 'equal-compute': {
           const { lambda: _ignored, ...rest } = settings;
-          return equalCompute(spec.name, legs, rest);
+          return equalCompute(spec.name, legs, rest, { costs: { main: legCost(spec.main), strong: legCost(spec.strong), weak: legCost(spec.weak) } });
         }
       }
     },

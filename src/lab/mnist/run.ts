@@ -1,4 +1,6 @@
 import { gaussian } from '../../core/rng.js';
+import { fixedPointCollector, type FixedPointSummary } from '../../core/fixed-point-summary.js';
+import type { EqualComputeMethod, EqualComputeSplit } from '../../core/methods.js';
 import { tensor } from '../../core/tensor.js';
 import type { Sampler, Schedule } from '../../core/types.js';
 import { Meter } from './meter.js';
@@ -30,6 +32,10 @@ export interface RowSamples {
   readonly networkPerImage: number;
   readonly steps: number;
   readonly seconds: number;
+  /** The fixed-point inversions' convergence and residual over all batches, for rows that use them. */
+  readonly fixedPoint?: FixedPointSummary;
+  /** Equal-compute rows: T', λ, evaluations per image and the budget they match. */
+  readonly equalCompute?: EqualComputeSplit;
 }
 
 /**
@@ -53,13 +59,16 @@ export async function runRow(row: Row, s: RunSettings): Promise<RowSamples> {
   const steps = row.stepsFor ? row.stepsFor(s.steps) : s.steps;
   const meter = new Meter();
   let batches = 0;
+  let split: EqualComputeSplit | undefined;
+  const fp = fixedPointCollector();
   const t0 = performance.now();
   for (let start = 0; start < s.count; start += s.batch) {
     const n = Math.min(s.batch, s.count - start);
     const kit = batchKit(labels.slice(start, start + n), meter);
     const method = row.build(kit);
+    if ('split' in method) split = (method as EqualComputeMethod).split(steps);
     const noise = tensor(sampleNoise(s.seed, start, n, per), [n, ...s.imageShape]);
-    const out = await method.run({ sampler: s.sampler, schedule: s.schedule, steps, noise });
+    const out = await method.run({ sampler: s.sampler, schedule: s.schedule, steps, noise, onFixedPoint: fp.report });
     images.set(out, start * per);
     batches++;
     s.onBatch?.(start + n, s.count);
@@ -72,5 +81,7 @@ export async function runRow(row: Row, s: RunSettings): Promise<RowSamples> {
     networkPerImage: meter.rows / s.count,
     steps,
     seconds: (performance.now() - t0) / 1000,
+    ...(fp.summary() ? { fixedPoint: fp.summary() } : {}),
+    ...(split ? { equalCompute: split } : {}),
   };
 }

@@ -7,6 +7,8 @@ import {
   type ReflectSettings,
 } from './methods.js';
 import { toyProblem, type ToyProblem } from './problem.js';
+import { BEST_W_CRITERION, bestBalanced } from '../../eval/best-w.js';
+import { PR_SAMPLES } from '../../eval/toy-metrics.js';
 import { exactRow, runMethod, type MethodRow } from './run.js';
 
 export const SWEEPS = ['gap', 'lambda', 'steps', 'w'] as const;
@@ -29,6 +31,8 @@ export interface ToyLabOptions {
   /** Samples recorded step by step for the figures. */
   readonly trajectories?: number;
   readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** A fixed-point inversion that stops at its iteration cap above tolerance is an error (else it is reported). */
+  readonly fixedPointStrict?: boolean;
 }
 
 /** Autoguidance weights tried; w = 1 is the strong model alone, w = 2 W2SD's first-order match. */
@@ -39,6 +43,13 @@ export const LAMBDA_FRACTIONS = [0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8];
 /** Weak mass on the under-weighted mode: 0 up to the strong model's value (zero gap) and beyond it (reversed gap). */
 export function gapGrid(dim: 1 | 2): number[] {
   return dim === 1 ? [0, 0.1, 0.25, 0.35, 0.42, 0.5, 0.6] : [0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25];
+}
+
+export interface BestW {
+  readonly w: number;
+  readonly criterion: string;
+  readonly bySlicedW1: number;
+  readonly byMeanLogLik: number;
 }
 
 export interface SweepPoint {
@@ -64,11 +75,14 @@ export interface ToyLabResult {
     readonly inversion: InversionKind;
     readonly seed: number;
     readonly schedule: string;
+    readonly fixedPointStrict: boolean;
   };
   readonly modeNames: readonly string[];
   /** The ideal mode the strong model under-weights most: where W2SD should add mass. */
   readonly target: { readonly mode: number; readonly name: string; readonly idealMass: number };
   readonly bestW: number;
+  /** How bestW was chosen, and what sliced W1 (rewards blur) and mean log p_ideal (rewards collapse) would pick. */
+  readonly bestWChoice: BestW;
   readonly rows: readonly MethodRow[];
   readonly sweeps: readonly Sweep[];
   readonly mixtures: MixtureTriple;
@@ -114,11 +128,15 @@ interface Job {
   run(): Promise<MethodRow> | MethodRow;
 }
 
-/** Lower is better: the sliced distance to the ideal is the one number that sees mass, shape and place. */
-function bestBy(rows: readonly { value: number; row: MethodRow }[]): number {
-  let best = rows[0];
-  for (const r of rows) if (r.row.metrics.slicedW1 < best.row.metrics.slicedW1) best = r;
-  return best.value;
+/** Which w each measure would pick: the balanced criterion (used) and the two one-sided ones it replaces. */
+export function chooseBestW(rows: readonly { value: number; row: MethodRow }[]): BestW {
+  const arg = (better: (a: MethodRow, b: MethodRow) => boolean) => rows.reduce((a, b) => (better(b.row, a.row) ? b : a)).value;
+  return {
+    w: bestBalanced(rows, (r) => r.row.metrics, (r) => r.row.metrics.slicedW1, Math.min(PR_SAMPLES, rows[0].row.metrics.n)).best.value,
+    criterion: `${BEST_W_CRITERION} (sliced W1)`,
+    bySlicedW1: arg((a, b) => a.metrics.slicedW1 < b.metrics.slicedW1),
+    byMeanLogLik: arg((a, b) => a.metrics.meanLogLik > b.metrics.meanLogLik),
+  };
 }
 
 /**
@@ -133,7 +151,8 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
   const base = toyProblem({ samples: o.samples, seed: o.seed, dim, mixtures: o.mixtures });
   const settings = { sampler, steps: o.steps };
   const traj = { ...settings, trajectories: o.trajectories ?? 0 };
-  const r: ReflectSettings = { lambda, inversion };
+  const fixedPoint = { strict: o.fixedPointStrict ?? false };
+  const r: ReflectSettings = { lambda, inversion, fixedPoint };
   const sweeps = new Set(o.sweeps ?? []);
 
   const method = (p: ToyProblem, m: Method, s = settings): Job => ({ label: m.name, run: () => runMethod(p, m, s) });
@@ -144,12 +163,12 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     method(base, plainIdeal(base), traj),
     method(base, plainStrong(base), traj),
     method(base, plainWeak(base), traj),
-    method(base, w2sdRow(base, { lambda, inversion: 'ddim' }), traj),
-    method(base, w2sdRow(base, { lambda, inversion: 'fixed-point' }), traj),
-    method(base, selfReflectionRow(base, { lambda, inversion: 'ddim' })),
-    method(base, selfReflectionRow(base, { lambda, inversion: 'fixed-point' })),
+    method(base, w2sdRow(base, { ...r, inversion: 'ddim' }), traj),
+    method(base, w2sdRow(base, { ...r, inversion: 'fixed-point' }), traj),
+    method(base, selfReflectionRow(base, { ...r, inversion: 'ddim' })),
+    method(base, selfReflectionRow(base, { ...r, inversion: 'fixed-point' })),
     method(base, s2wdRow(base, r), traj),
-    method(base, equalComputeRow(base, r), traj),
+    method(base, equalComputeRow(base, r, o.steps), traj),
   ];
   const sweepJobs: { kind: SweepKind; parameter: string; points: { value: number; jobs: Job[] }[] }[] = [];
   if (sweeps.has('gap')) {
@@ -168,7 +187,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
     sweepJobs.push({
       kind: 'lambda',
       parameter: `λ (T = ${o.steps})`,
-      points: values.map((l) => ({ value: l, jobs: [method(base, w2sdRow(base, { lambda: l, inversion }))] })),
+      points: values.map((l) => ({ value: l, jobs: [method(base, w2sdRow(base, { ...r, lambda: l }))] })),
     });
   }
   if (sweeps.has('steps')) {
@@ -179,10 +198,10 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
         value: t,
         jobs: [
           method(base, plainStrong(base), { sampler, steps: t }),
-          method(base, w2sdRow(base, { inversion: 'ddim' }), { sampler, steps: t }),
-          method(base, w2sdRow(base, { inversion: 'fixed-point' }), { sampler, steps: t }),
+          method(base, w2sdRow(base, { inversion: 'ddim', fixedPoint }), { sampler, steps: t }),
+          method(base, w2sdRow(base, { inversion: 'fixed-point', fixedPoint }), { sampler, steps: t }),
           // Must equal plain strong at every T: a visible check that the fixed-point inversion converged.
-          method(base, selfReflectionRow(base, { inversion: 'fixed-point' }), { sampler, steps: t }),
+          method(base, selfReflectionRow(base, { inversion: 'fixed-point', fixedPoint }), { sampler, steps: t }),
         ],
       })),
     });
@@ -200,7 +219,8 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
 
   const wRows: { value: number; row: MethodRow }[] = [];
   for (const { w, job } of wJobs) wRows.push({ value: w, row: await exec(job) });
-  const bestW = bestBy(wRows);
+  const choice = chooseBestW(wRows);
+  const bestW = choice.w;
   const rows: MethodRow[] = [];
   for (const j of mainJobs) rows.push(await exec(j));
   rows.push(await exec(method(base, autoguidanceRow(base, bestW, ' (best)'), traj)));
@@ -233,10 +253,12 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
       inversion,
       seed: o.seed,
       schedule: 'Karras VE, sigma 80 -> 0.002 (rho 7), then 0',
+      fixedPointStrict: fixedPoint.strict,
     },
     modeNames: base.modeNames,
     target: { mode, name: base.modeNames[mode], idealMass: base.ideal.weights[mode] },
     bestW,
+    bestWChoice: choice,
     rows,
     sweeps: done_sweeps,
     mixtures: builtIn ? toyMixtures(dim) : o.mixtures!,

@@ -1,4 +1,4 @@
-import { batchGaussian, stepNoise, targetOf, tensor, type Method, type Sampler, type Schedule } from '../../core/index.js';
+import { batchGaussian, fixedPointCollector, stepNoise, targetOf, tensor, type EqualComputeMethod, type EqualComputeSplit, type FixedPointSummary, type Method, type Sampler, type Schedule } from '../../core/index.js';
 import { toyMetrics, type ToyMetrics } from '../../eval/toy-metrics.js';
 import type { Trajectories } from '../plot/toy-figures.js';
 import { toySchedule, type ToyProblem } from './problem.js';
@@ -15,6 +15,10 @@ export interface MethodRow {
   /** Model evaluations counted through the problem's counter (per sample: one batched call counts once). */
   readonly nfe: number;
   readonly metrics: ToyMetrics;
+  /** The fixed-point inversions' convergence and residual, for rows that use them. */
+  readonly fixedPoint?: FixedPointSummary;
+  /** Equal-compute rows: the split and the budget (the compared method's evaluations per item). */
+  readonly equalCompute?: EqualComputeSplit;
   readonly samples: Float32Array;
   readonly trajectories?: Trajectories;
 }
@@ -36,7 +40,9 @@ export async function runMethod(p: ToyProblem, method: Method, s: RunSettings): 
     sigmas.push(sigma);
   };
   p.counter.reset();
+  const fp = fixedPointCollector();
   const out = await method.run({
+    onFixedPoint: fp.report,
     sampler: s.sampler,
     steps: s.steps,
     noise,
@@ -60,6 +66,8 @@ export async function runMethod(p: ToyProblem, method: Method, s: RunSettings): 
     name: method.name,
     nfe,
     metrics: toyMetrics(p.reference, out),
+    ...(fp.summary() ? { fixedPoint: fp.summary() } : {}),
+    ...('split' in method ? { equalCompute: (method as EqualComputeMethod).split(s.steps) } : {}),
     samples: out,
     trajectories: m > 0 ? { sigmas: [...sigmas], snapshots: [...snapshots] } : undefined,
   };

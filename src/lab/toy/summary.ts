@@ -1,3 +1,4 @@
+import { describeFixedPoint } from '../../core/index.js';
 import type { ToyLabResult } from './lab.js';
 import type { MethodRow } from './run.js';
 import { otherShift } from './tables.js';
@@ -22,6 +23,11 @@ export function findings(res: ToyLabResult): string[] {
       `the sampling noise floor, ± ${pp(Math.sqrt((ideal * (1 - ideal)) / res.config.samples))} standard error); ` +
       `mean log p_ideal ${strong.metrics.meanLogLik.toFixed(4)}, sliced W1 ${strong.metrics.slicedW1.toFixed(3)}.`,
   ];
+  const c = res.bestWChoice;
+  out.push(
+    `Autoguidance's best w = ${c.w}, by ${c.criterion}. Sliced W1 alone would pick w = ${c.bySlicedW1}${c.bySlicedW1 < 1 ? ' (anti-guidance: blur)' : ''}, ` +
+      `mean log p_ideal alone w = ${c.byMeanLogLik}${c.byMeanLogLik > c.w ? ' (toward collapse)' : ''}.`,
+  );
   const se = Math.sqrt((ideal * (1 - ideal)) / res.config.samples);
   for (const r of res.rows) {
     if (r === strong || r === exact || r.name.startsWith('plain')) continue;
@@ -38,7 +44,9 @@ export function findings(res: ToyLabResult): string[] {
         `(${Number.isFinite(closed) ? `${(100 * closed).toFixed(0)} % of the gap to the ideal closed` : 'no gap'}${overshoot ? ', over-shoots the ideal mass' : ''}); ` +
         `mean log p_ideal ${m.meanLogLik >= strong.metrics.meanLogLik ? '+' : ''}${(m.meanLogLik - strong.metrics.meanLogLik).toFixed(4)}; ` +
         `outliers ${pp(strong.metrics.outlierRate)} → ${pp(m.outlierRate)}; sliced W1 ${strong.metrics.slicedW1.toFixed(3)} → ${m.slicedW1.toFixed(3)}; ` +
-        `${place}, other modes' means up to ${otherShift(m, k).toFixed(2)} off.`,
+        `precision ${pp(strong.metrics.precision)} → ${pp(m.precision)}, recall ${pp(strong.metrics.recall)} → ${pp(m.recall)}; ` +
+        `${place}, other modes' means up to ${otherShift(m, k).toFixed(2)} off` +
+        `${r.fixedPoint ? `; ${describeFixedPoint(r.fixedPoint)}` : ''}.`,
     );
   }
   return out;
