@@ -1,4 +1,4 @@
-import type { RowResult } from './lab.js';
+import type { RowResult } from './results.js';
 
 /** The autoguidance row with the best outcome: minority share closest to 50 % for a pair, lowest FD otherwise. */
 export function bestAutoguidanceOf(rows: readonly RowResult[], pair: boolean): RowResult | undefined {

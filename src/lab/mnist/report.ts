@@ -1,4 +1,4 @@
-import type { ExperimentResult, RowResult } from './lab.js';
+import type { ExperimentResult, RowResult } from './results.js';
 import type { PairedDiff } from './stats.js';
 
 const pct = (x: number | undefined) => (x === undefined ? '' : `${(100 * x).toFixed(1)} %`);
