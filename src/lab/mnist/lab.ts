@@ -12,9 +12,9 @@ import { buildExperiment, type Experiment, type ExperimentName, type ExperimentS
 import { imageGrid, labelledPanels, writeAtomic, writePng } from './grid.js';
 import { Meter } from './meter.js';
 import { ModelShelf } from './models.js';
-import { batchKit, type RowGroup } from './rows.js';
+import { batchKit } from './rows.js';
 import { runRow, sampleNoise } from './run.js';
-import { pairedFrechetHalfWidth, pairedProportionDiff, pairedShareDiff, type PairedDiff } from './stats.js';
+import { pairedFrechetHalfWidth, pairedProportionDiff, pairedShareDiff } from './stats.js';
 import { findings } from './findings.js';
 import { bestAutoguidanceOf } from './best.js';
 import { experimentMarkdown } from './report.js';
@@ -49,6 +49,10 @@ export interface LabOptions {
   readonly threads?: number;
   readonly gridImages: number;
   readonly log?: (line: string) => void;
+  /** Samples drawn so far over all rows of this experiment, for a progress bar. */
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** Stops the run between batches once aborted. */
+  readonly signal?: AbortSignal;
 }
 
 function referenceSet(exp: Experiment, split: 'train' | 'test'): ImageSet {
@@ -87,8 +91,10 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
   const per = main.imageShape[0] * main.imageShape[1] * main.imageShape[2];
   const gridsForCompare = new Map<string, Float32Array>();
 
-  for (const row of rowsToRun) {
+  for (const [k, row] of rowsToRun.entries()) {
     const samples = await runRow(row, {
+      onBatch: (done) => o.onProgress?.(k * o.samples + done, rowsToRun.length * o.samples, `${name}: ${row.name}`),
+      signal: o.signal,
       count: o.samples,
       batch: o.batch,
       seed: o.seed,
