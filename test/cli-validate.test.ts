@@ -63,7 +63,7 @@ test('the budget refuses by estimate and names the drivers and the option that r
   assert.throws(() => checkBudget(need, { maxMemoryBytes: 16 * 1024 ** 3 }), /needs about 596 GiB of memory \(--samples 1000000000, --steps 50, 4 components in 2-D\), more than the limit of 16\.0 GiB: .*--max-memory/);
   const big = toyNeed({ samples: 10_000, steps: 50, dims: [2], components: 10_000, sweeps: [] });
   assert.equal(big.work, 10_000 * 61 * 50 * 10_000 * 4);
-  assert.throws(() => checkBudget(big, { maxMemoryBytes: Infinity, maxWork: 2e11, workUnit: 'component-evaluations' }), /estimated work is 1\.22e\+12 component-evaluations .* --max-work/);
+  assert.throws(() => checkBudget(big, { maxMemoryBytes: Infinity, maxWork: 5e10, workUnit: 'component-evaluations' }), /estimated work is 1\.22e\+12 component-evaluations .* --max-work/);
   const fractal = toyNeed({ samples: 1000, steps: 50, dims: [2], components: 1000, sweeps: [] });
   assert.doesNotThrow(() => checkBudget(fractal, { maxMemoryBytes: 1024 ** 3, maxWork: 2e11 }));
 });
@@ -121,4 +121,18 @@ test('toy and generate refuse hex, overflow, junk, fractions and huge runs befor
     assert.ok(performance.now() - t0 < 1000, `${args.join(' ')} refused in under a second`);
   }
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
+
+test('scheduler configs: fields out of range are refused naming the field and the range', async () => {
+  const { parseSchedulerConfig } = await import('../src/core/schedules/config.js');
+  const sd = { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 };
+  assert.throws(() => parseSchedulerConfig({ ...sd, beta_start: 0.012, beta_end: 0.00085 }), /beta_start \(0\.012\) must be less than beta_end \(0\.00085\) for the scaled_linear schedule/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, beta_start: 1.5 }), /beta_start and beta_end must lie in \(0, 1\)/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, num_train_timesteps: 1e12 }), /"num_train_timesteps" must be an integer from 2 to 100000, got 1000000000000/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, beta_schedule: 'cubic' }), /"beta_schedule" must be "linear", "scaled_linear" or "squaredcos_cap_v2", got "cubic"/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, timestep_spacing: 'even' }), /"timestep_spacing" must be "leading", "trailing" or "linspace"/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, steps_offset: 1000 }), /"steps_offset" must be an integer from 0 to num_train_timesteps − 1 = 999/);
+  assert.throws(() => parseSchedulerConfig({ ...sd, num_train_timesteps: 3, trained_betas: [0.1, 1.2, 0.3] }), /"trained_betas" must be an array of numbers in \(0, 1\)/);
+  // squaredcos_cap_v2 ignores beta_start / beta_end, as in diffusers
+  assert.doesNotThrow(() => parseSchedulerConfig({ beta_schedule: 'squaredcos_cap_v2', beta_start: 0.02, beta_end: 0.0001 }));
 });

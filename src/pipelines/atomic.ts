@@ -46,6 +46,16 @@ export class OutputWriteError extends Error {
 
 const STAGING_PREFIX = '.w2sd-staging-';
 
+/** mkdir -p; a file on the way reads as ENOTDIR (mkdir itself says EEXIST, which would name the wrong problem). */
+function ensureFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new Error(`${dir}: not a folder`), { code: 'ENOTDIR' });
+    throw e;
+  }
+}
+
 /** The deepest folder on the way to `path` that exists already. */
 function existingAncestor(path: string): string {
   let dir = path;
@@ -119,7 +129,7 @@ export class OutputSet {
     try {
       for (const [target, file] of this.staged) {
         current = target;
-        mkdirSync(dirname(target), { recursive: true });
+        ensureFolder(dirname(target));
         if (existsSync(target)) {
           if (statSync(target).isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
           const aside = `${file}.previous`;
@@ -221,7 +231,7 @@ export function writeFilesAtomically(files: readonly { path: string; data: Uint8
     for (const f of files) {
       abort?.throwIfAborted();
       at = f.path;
-      mkdirSync(dirname(f.path), { recursive: true });
+      ensureFolder(dirname(f.path));
       const temp = join(dirname(f.path), `.${basename(f.path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
       temps.push({ temp, path: f.path });
       writeFileSync(temp, f.data, { flag: 'wx' });

@@ -1,7 +1,5 @@
 import type { Denoiser } from '../../core/index.js';
-
-/** Longest stretch of pure-JS compute between two turns of the event loop (where signal handlers run). */
-const YIELD_EVERY_MS = 50;
+import { eventLoopYielder } from '../../models/event-loop.js';
 
 /**
  * The analytic models never wait for I/O, so a run made only of them would never let the event loop (and a
@@ -10,12 +8,9 @@ const YIELD_EVERY_MS = 50;
  * inversion alike.
  */
 export function cancellable(d: Denoiser, signal: AbortSignal): Denoiser {
-  let last = performance.now();
+  const turn = eventLoopYielder();
   return async (x, at) => {
-    if (performance.now() - last > YIELD_EVERY_MS) {
-      await new Promise((r) => setTimeout(r, 0));
-      last = performance.now();
-    }
+    await turn();
     signal.throwIfAborted();
     return d(x, at);
   };
