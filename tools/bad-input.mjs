@@ -7,7 +7,8 @@
  * reported as such, never counted as passes.
  *
  *   node tools/bad-input.mjs              run all, print a summary, exit 1 on any failure
- *   node tools/bad-input.mjs --markdown   also print the results table (docs/RELIABILITY.md holds one)
+ *   node tools/bad-input.mjs --markdown   also print the tables of ranges, applicability and results
+ *   node tools/bad-input.mjs --doc docs/RELIABILITY.md   rewrite the generated part of that page
  *   node tools/bad-input.mjs --only toy   run the cases whose id starts with this
  *
  * Time to refusal is the wall time of the process minus the median start-up time of `w2sd --version`
@@ -31,7 +32,8 @@ if (!existsSync(MAIN) || !existsSync(HELPERS)) {
 const { GraphBuilder, writeTinySdFolder } = await import(HELPERS);
 
 const args = process.argv.slice(2);
-const markdown = args.includes('--markdown');
+const doc = args.includes('--doc') ? args[args.indexOf('--doc') + 1] : undefined;
+const markdown = args.includes('--markdown') || doc !== undefined;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 const root = mkdtempSync(join(tmpdir(), 'w2sd-bad-input-'));
@@ -89,6 +91,7 @@ const schedulerVariant = (name, change) => {
 const betasSwapped = schedulerVariant('betas-swapped', (c) => ({ ...c, beta_start: 0.012, beta_end: 0.00085 }));
 const unknownSchedule = schedulerVariant('unknown-schedule', (c) => ({ ...c, beta_schedule: 'cubic' }));
 const hugeTrainSteps = schedulerVariant('huge-train-steps', (c) => ({ ...c, num_train_timesteps: 1e12 }));
+const noBetas = schedulerVariant('no-betas', (c) => Object.fromEntries(Object.entries(c).filter(([k]) => !k.startsWith('beta_'))));
 const gen = (m, ...rest) => ['generate', '--model', m, '--prompt', 'a cat', '--width', '16', '--height', '16', '--threads', '1', ...rest];
 
 // MNIST models: the shipped ones, with the quality pair's weak model truncated in a copy
@@ -190,6 +193,7 @@ const cases = [
   { id: 'generate-scheduler-betas-swapped', argv: gen(betasSwapped, '--steps', '2', '--out', 'b.png'), code: 1, message: /scheduler_config\.json.*beta_start .* must be less than beta_end/ },
   { id: 'generate-scheduler-unknown-schedule', argv: gen(unknownSchedule, '--steps', '2', '--out', 'u.png'), code: 1, message: /"beta_schedule" must be "linear", "scaled_linear" or "squaredcos_cap_v2", got "cubic"/ },
   { id: 'generate-scheduler-huge-train-steps', argv: gen(hugeTrainSteps, '--steps', '2', '--out', 'h.png'), code: 1, message: /"num_train_timesteps" must be an integer from 2 to 100000/ },
+  { id: 'generate-scheduler-defaults-said', argv: gen(noBetas, '--steps', '2', '--out', 'd.png'), code: 0, message: /warning: .*scheduler_config\.json does not set beta_schedule, beta_start, beta_end; using the defaults beta_schedule = "linear", beta_start = 0\.0001, beta_end = 0\.02/, expectFiles: ['d.png'] },
   { id: 'generate-sigint', argv: gen(slowModel, '--width', '64', '--height', '64', '--steps', '500', '--out', 'g.png'), setup: { 'g.png': 'older image' }, signal: { name: 'SIGINT', afterMs: 3000 }, code: 130, message: /interrupted by SIGINT/ },
 ];
 
@@ -240,10 +244,9 @@ const startup = [];
 for (let i = 0; i < 3; i++) startup.push((await run(['--version'], root)).ms);
 const startupMs = median(startup);
 
-const results = [];
-for (const c of cases) {
-  if (only && !c.id.startsWith(only)) continue;
-  const dir = join(root, 'cases', c.id);
+/** One run of a case in a fresh folder: what went wrong (timing problems apart from the rest). */
+async function attempt(c, n) {
+  const dir = join(root, 'cases', `${c.id}${n ? `-retry${n}` : ''}`);
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(c.setup ?? {})) {
     if (name.endsWith('/')) mkdirSync(join(dir, name), { recursive: true });
@@ -253,14 +256,15 @@ for (const c of cases) {
   const r = await run(c.argv, dir, c.signal);
   const after = snapshot(dir);
   const problems = [];
+  const timing = [];
   if (r.code !== c.code) problems.push(`exit ${r.code}, expected ${c.code}`);
   const text = `${r.stderr}\n${r.stdout}`;
   if (!c.message.test(text)) problems.push(`message ${JSON.stringify(text.trim().split('\n').slice(-3).join(' | ').slice(0, 300))} does not match ${c.message}`);
   const beyond = r.ms - startupMs;
   if (c.signal) {
     if (r.afterSignalMs === undefined) problems.push('finished before the signal was sent');
-    else if (r.afterSignalMs > 1000) problems.push(`exited ${r.afterSignalMs.toFixed(0)} ms after ${c.signal.name}`);
-  } else if (c.code !== 0 && !c.slow && beyond > 1000) problems.push(`refused ${beyond.toFixed(0)} ms after start-up`);
+    else if (r.afterSignalMs > 1000) timing.push(`exited ${r.afterSignalMs.toFixed(0)} ms after ${c.signal.name}`);
+  } else if (c.code !== 0 && !c.slow && beyond > 1000) timing.push(`refused ${beyond.toFixed(0)} ms after start-up`);
   const expected = { ...before };
   for (const f of c.expectFiles ?? []) expected[f] = after[f] ?? 'missing';
   const added = Object.keys(after).filter((k) => !(k in expected));
@@ -269,11 +273,23 @@ for (const c of cases) {
   if (added.length) problems.push(`left behind: ${added.join(', ')}`);
   if (removed.length) problems.push(`missing: ${removed.join(', ')}`);
   if (changed.length) problems.push(`changed: ${changed.join(', ')}`);
+  return { r, beyond, problems: [...problems, ...timing], timingOnly: problems.length === 0 && timing.length > 0 };
+}
+
+const results = [];
+for (const c of cases) {
+  if (only && !c.id.startsWith(only)) continue;
+  // a timing miss on a shared machine is measured once more; every other problem counts at once
+  let a = await attempt(c, 0);
+  const retried = a.timingOnly ? a.problems.join('; ') : undefined;
+  if (a.timingOnly) a = await attempt(c, 1);
+  const { r, beyond, problems } = a;
   const status = problems.length === 0 ? 'pass' : c.needs ? `needs ${c.needs}` : 'FAIL';
   const firstLine = (r.stderr.split('\n').find((l) => l.startsWith('w2sd:') || l.includes('interrupted')) ?? r.stdout.split('\n').find((l) => l.startsWith('wrote')) ?? '').trim();
-  results.push({ ...c, r, status, problems, beyond, firstLine });
+  results.push({ ...c, r, status, problems, beyond, firstLine, retried });
   const timing = c.signal ? `${r.afterSignalMs?.toFixed(0)} ms after ${c.signal.name}` : `${r.ms.toFixed(0)} ms (${beyond.toFixed(0)} beyond start-up)`;
-  console.log(`${status.padEnd(16)} ${c.id.padEnd(38)} exit ${String(r.code).padEnd(4)} ${timing}${problems.length ? `\n                 ${problems.join('\n                 ')}` : ''}`);
+  const notes = [...problems, ...(retried ? [`first attempt: ${retried}`] : [])];
+  console.log(`${status.padEnd(16)} ${c.id.padEnd(38)} exit ${String(r.code).padEnd(4)} ${timing}${notes.length ? `\n                 ${notes.join('\n                 ')}` : ''}`);
 }
 
 rmSync(root, { recursive: true, force: true });
@@ -281,14 +297,51 @@ const count = (s) => results.filter((x) => x.status === s).length;
 const needs = results.filter((x) => x.status.startsWith('needs'));
 console.log(`\n${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${needs.length} waiting for other branches (${needs.map((x) => `${x.id}: ${x.status}`).join('; ') || 'none'}); start-up ${startupMs.toFixed(0)} ms`);
 
+/** The documented ranges and applicability rules, read from the built CLI (the same objects it checks with). */
+async function rulesMarkdown() {
+  const { describeRange } = await import(join(ROOT, 'dist/src/cli/validate.js'));
+  const { TOY_RANGES, TOY_MAX_WORK } = await import(join(ROOT, 'dist/src/cli/toy.js'));
+  const { LAB_RANGES } = await import(join(ROOT, 'dist/src/cli/lab.js'));
+  const { START_RANGES } = await import(join(ROOT, 'dist/src/cli/start.js'));
+  const { GENERATE_RANGES } = await import(join(ROOT, 'dist/src/cli/generate.js'));
+  const { GENERATE_RULES, TOY_RULES, LAB_RULES } = await import(join(ROOT, 'dist/src/cli/applicability.js'));
+  const INTEGER = new Set(['samples', 'steps', 'seed', 'trajectories', 'mixtureDim', 'mixtureComponents', 'batch', 'prSamples', 'cosineSamples', 'bootstrap', 'threads', 'grid', 'fixedPointIters', 'size']);
+  const kebab = (k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const lines = ['| command | value | allowed |', '| --- | --- | --- |'];
+  for (const [cmd, ranges] of [['toy', TOY_RANGES], ['lab', LAB_RANGES], ['start', START_RANGES], ['generate', GENERATE_RANGES]]) {
+    for (const [k, r] of Object.entries(ranges)) {
+      const name = k === 'size' ? '--width, --height' : k === 'guidance' ? (cmd === 'lab' ? '--cfg, --autoguidance (each)' : '--guidance, --strong-guidance, --weak-guidance, --ag-weight') : k.startsWith('mixture') ? `--mixture file: ${k === 'mixtureDim' ? 'dimension' : 'components per mixture'}` : `--${kebab(k)}`;
+      lines.push(`| ${cmd} | ${name} | ${describeRange(r, INTEGER.has(k))} |`);
+    }
+  }
+  lines.push(`| toy, generate | --lambda | an integer from 0 to T − 1 |`, `| toy | --max-work | a number ≥ 1 (default ${TOY_MAX_WORK.toExponential()}) |`, '| toy, lab, start, generate | --max-memory | MiB, a number ≥ 1 (default ¾ of the machine’s memory) |');
+  const rules = ['| command | option | applies to | otherwise |', '| --- | --- | --- | --- |'];
+  for (const [cmd, list] of [['generate', GENERATE_RULES], ['toy', TOY_RULES], ['lab', LAB_RULES]]) {
+    for (const r of list) rules.push(`| ${cmd} | ${r.option} | ${r.appliesTo} | ${r.warn ? 'warning' : 'refused'} |`);
+  }
+  return `### Ranges\n\n${lines.join('\n')}\n\n### Options that do not apply\n\n${rules.join('\n')}\n`;
+}
+
 if (markdown) {
   const esc = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const rel = (s) => s.split(root).join('…').split(ROOT).join('.');
-  console.log('\n| case | command | exit | time | first line of the answer | result |\n| --- | --- | --- | --- | --- | --- |');
+  const table = ['| case | command | exit | time | first line of the answer | result |', '| --- | --- | --- | --- | --- | --- |'];
   for (const x of results) {
     const cmd = `w2sd ${x.argv.map((a) => rel(a)).join(' ')}`;
     const time = x.signal ? `${x.r.afterSignalMs?.toFixed(0)} ms after ${x.signal.name}` : `${x.beyond.toFixed(0)} ms`;
-    console.log(`| ${x.id} | \`${esc(cmd).slice(0, 140)}\` | ${x.r.code} | ${time} | ${esc(rel(x.firstLine)).slice(0, 160)} | ${x.status} |`);
+    table.push(`| ${x.id} | \`${esc(cmd).slice(0, 140)}\` | ${x.r.code} | ${time}${x.retried ? ' (2nd try)' : ''} | ${esc(rel(x.firstLine)).slice(0, 160)} | ${x.status} |`);
   }
+  const summary = `${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${needs.length} waiting for other branches (${needs.map((x) => x.id).join(', ') || 'none'}); ${results.filter((x) => x.retried).length} timed again after a timing miss; Node start-up ${startupMs.toFixed(0)} ms (subtracted from refusal times), ${new Date().toISOString().slice(0, 10)}.`;
+  const block = `${await rulesMarkdown()}\n### Bad-input drill (\`node tools/bad-input.mjs\`)\n\n${summary}\n\n${table.join('\n')}\n`;
+  if (doc) {
+    const BEGIN = '<!-- bad-input:begin (generated by `node tools/bad-input.mjs --doc docs/RELIABILITY.md`) -->';
+    const END = '<!-- bad-input:end -->';
+    const page = readFileSync(doc, 'utf8');
+    const b = page.indexOf(BEGIN);
+    const e = page.indexOf(END);
+    if (b < 0 || e < b) throw new Error(`${doc}: markers ${BEGIN} … ${END} not found`);
+    writeFileSync(doc, `${page.slice(0, b + BEGIN.length)}\n\n${block}\n${page.slice(e)}`);
+    console.log(`updated ${doc}`);
+  } else console.log(`\n${block}`);
 }
 process.exitCode = count('FAIL') > 0 ? 1 : 0;

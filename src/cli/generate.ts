@@ -1,4 +1,5 @@
-import { dirname, extname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../core/index.js';
@@ -9,7 +10,8 @@ import { withOutputSet } from '../pipelines/atomic.js';
 import { GENERATE_RULES, checkApplicability, givenOptions } from './applicability.js';
 import { checkBudget, defaultMaxMemoryMiB, maxMemoryOption, type Need } from './budget.js';
 import { runSignal } from './cancel.js';
-import { checkOutputFile } from './paths.js';
+import { checkOutputFile, readTextFile } from './paths.js';
+import { defaultedScheduleFields, parseSchedulerConfig } from '../core/schedules/config.js';
 import { OptionError, parseEnum, parseInteger, parseNumber } from './validate.js';
 
 interface RawOptions {
@@ -64,6 +66,25 @@ export function generateNeed(o: { batch: number; width: number; height: number }
   const latentPixels = (o.width / 8) * (o.height / 8);
   const memoryBytes = o.batch * 2 * latentPixels * 320 * 4 * 12 + o.batch * o.width * o.height * 3 * 4 * 4;
   return { memoryBytes, drivers: `--batch ${o.batch} at ${o.width} × ${o.height}` };
+}
+
+/**
+ * A scheduler config that leaves out schedule-deciding fields runs on diffusers' defaults: said before the run,
+ * by field and value, never applied silently. (Malformed values are refused when the folder is opened.)
+ */
+export function schedulerDefaultsWarning(modelDir: string): string | undefined {
+  const path = join(modelDir, 'scheduler', 'scheduler_config.json');
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readTextFile(path, '--model', 'a JSON scheduler config'));
+  } catch {
+    return undefined; // the folder reader names the problem
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const absent = defaultedScheduleFields(json as Record<string, unknown>, parseSchedulerConfig(json, path));
+  if (absent.length === 0) return undefined;
+  return `${path} does not set ${absent.map((a) => a.field).join(', ')}; using the defaults ${absent.map((a) => `${a.field} = ${JSON.stringify(a.value)}`).join(', ')}`;
 }
 
 export function toGenerateOptions(raw: RawOptions): GenerateOptions {
@@ -179,6 +200,8 @@ async function action(raw: RawOptions, io: GenerateIo, cmd: Command): Promise<vo
     if (!raw.json) io.err(`warning: ${m}\n`);
   };
   for (const w of warnings) warn(w);
+  const defaults = schedulerDefaultsWarning(opts.model);
+  if (defaults) warn(defaults);
   const bar = progressBar(raw.progress && !raw.json && process.stderr.isTTY === true);
   let result: GenerateResult;
   try {

@@ -42,6 +42,20 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const oneOf = <T extends string>(...names: T[]) => (v: unknown): v is T => typeof v === 'string' && (names as string[]).includes(v);
 
+/** Fields that decide the noise schedule: a config without them runs on defaults the user should be told about. */
+export const SCHEDULE_FIELDS = ['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end'] as const;
+
+/** The schedule-deciding fields absent from a config object, with the value the parser uses instead. */
+export function defaultedScheduleFields(json: Record<string, unknown>, cfg: SchedulerConfig): { field: string; value: unknown }[] {
+  const used: Record<(typeof SCHEDULE_FIELDS)[number], unknown> = {
+    num_train_timesteps: cfg.numTrainTimesteps,
+    beta_schedule: cfg.betaSchedule,
+    beta_start: cfg.betaStart,
+    beta_end: cfg.betaEnd,
+  };
+  return SCHEDULE_FIELDS.filter((f) => json[f] === undefined || json[f] === null).map((field) => ({ field, value: used[field] }));
+}
+
 /** Parse and validate a diffusers scheduler config (the JSON object, already parsed). */
 export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.json', classDefaults: Record<string, unknown> = {}): SchedulerConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
