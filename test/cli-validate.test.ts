@@ -101,6 +101,9 @@ async function cli(register: (p: Command) => unknown, args: string[]): Promise<v
 test('toy and generate refuse hex, overflow, junk, fractions and huge runs before any work', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'w2sd-refuse-'));
   const out = join(dir, 'out');
+  const farMixture = join(mkdtempSync(join(tmpdir(), 'w2sd-mix-')), 'far.json');
+  const comp = (mean: number) => ({ weight: 1, mean: [mean], std: 1 });
+  writeFileSync(farMixture, JSON.stringify({ ideal: [comp(1e30)], strong: [comp(0)], weak: [comp(0)] }));
   const cases: [(p: Command) => unknown, string[], RegExp][] = [
     [registerToy, ['toy', '--samples', '0x10'], /--samples: expected an integer/],
     [registerToy, ['toy', '--steps', '1e400'], /--steps: expected an integer/],
@@ -109,6 +112,7 @@ test('toy and generate refuse hex, overflow, junk, fractions and huge runs befor
     [registerToy, ['toy', '--sweep', 'lambda,nope'], /--sweep: unknown name "nope"/],
     [registerToy, ['toy', '--out', '/proc/w2sd'], /pseudo file system/],
     [registerToy, ['toy', '--results', dir], /is a folder, expected a file/],
+    [registerToy, ['toy', '--mixture', farMixture], /far\.json: ideal\[0\]\.mean\[0\]: expected a number from -10000 to 10000, got 1e\+30/],
     [(p) => registerGenerate(p, { out: () => {}, err: () => {} }), ['generate', '--model', dir, '--prompt', 'p', '--width', '64.5'], /--width: expected an integer from 8 to 8192, got "64.5"/],
     [(p) => registerGenerate(p, { out: () => {}, err: () => {} }), ['generate', '--model', dir, '--prompt', 'p', '--steps', '1e9'], /--steps: expected an integer from 1 to 1000/],
     [(p) => registerGenerate(p, { out: () => {}, err: () => {} }), ['generate', '--model', dir, '--prompt', 'p', '--method', 'cfg', '--lambda', '3'], /--lambda does not apply/],

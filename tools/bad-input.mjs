@@ -55,6 +55,8 @@ const truncatedMixture = put('truncated.json', JSON.stringify(toyMix).slice(0, 6
 const binaryFile = put('binary.bin', Uint8Array.from({ length: 256 }, (_, i) => i));
 const noWeight = put('no-weight.json', JSON.stringify({ ...toyMix, strong: [{ mean: [0], std: 1 }] }));
 const infMean = put('inf-mean.json', JSON.stringify(toyMix).replace('"mean":[-2]', '"mean":[1e999]'));
+const farMean = put('far-mean.json', JSON.stringify(toyMix).replace('"mean":[-2]', '"mean":[1e30]'));
+const zeroStd = put('tiny-std.json', JSON.stringify(toyMix).replace('"std":0.5', '"std":1e-30'));
 const fifo = join(shared, 'fifo');
 const hasFifo = spawnSync('mkfifo', [fifo]).status === 0;
 const aFile = put('a-file.txt', 'not a folder');
@@ -133,7 +135,9 @@ const cases = [
   { id: 'toy-mixture-binary', argv: ['toy', '--mixture', binaryFile], code: 1, message: /binary\.bin: is binary/ },
   { id: 'toy-mixture-folder', argv: ['toy', '--mixture', shared], code: 1, message: /is a folder, expected a JSON mixture file/ },
   { id: 'toy-mixture-missing-field', argv: ['toy', '--mixture', noWeight], code: 1, message: /strong\[0\]: missing field "weight"/ },
-  { id: 'toy-mixture-infinite-mean', argv: ['toy', '--mixture', infMean], code: 1, message: /mean/ },
+  { id: 'toy-mixture-infinite-mean', argv: ['toy', '--mixture', infMean], code: 1, message: /ideal\[0\]\.mean.*finite/ },
+  { id: 'toy-mixture-far-mean', argv: ['toy', '--mixture', farMean], code: 1, message: /ideal\[0\]\.mean\[0\]: expected a number from -10000 to 10000, got 1e\+30/ },
+  { id: 'toy-mixture-thin-variance', argv: ['toy', '--mixture', zeroStd], code: 1, message: /ideal\[0\]\.cov\[0\]\[0\]: expected a number from 1e-12 to 1e8, got 1\.0+1e-60/ },
   ...(hasFifo ? [{ id: 'toy-mixture-fifo', argv: ['toy', '--mixture', fifo], code: 1, message: /is not a regular file \(a FIFO/ }] : []),
   // toy: output paths
   { id: 'toy-out-proc', argv: ['toy', '--out', '/proc/w2sd-out'], code: 1, message: /\/proc is a kernel pseudo file system/ },
@@ -310,7 +314,7 @@ async function rulesMarkdown() {
   const lines = ['| command | value | allowed |', '| --- | --- | --- |'];
   for (const [cmd, ranges] of [['toy', TOY_RANGES], ['lab', LAB_RANGES], ['start', START_RANGES], ['generate', GENERATE_RANGES]]) {
     for (const [k, r] of Object.entries(ranges)) {
-      const name = k === 'size' ? '--width, --height' : k === 'guidance' ? (cmd === 'lab' ? '--cfg, --autoguidance (each)' : '--guidance, --strong-guidance, --weak-guidance, --ag-weight') : k.startsWith('mixture') ? `--mixture file: ${k === 'mixtureDim' ? 'dimension' : 'components per mixture'}` : `--${kebab(k)}`;
+      const name = k === 'size' ? '--width, --height' : k === 'guidance' ? (cmd === 'lab' ? '--cfg, --autoguidance (each)' : '--guidance, --strong-guidance, --weak-guidance, --ag-weight') : k.startsWith('mixture') ? `--mixture file: ${{ mixtureDim: 'dimension', mixtureComponents: 'components per mixture', mixtureMean: 'each mean coordinate', mixtureVariance: 'each variance (covariance diagonal)' }[k]}` : `--${kebab(k)}`;
       lines.push(`| ${cmd} | ${name} | ${describeRange(r, INTEGER.has(k))} |`);
     }
   }

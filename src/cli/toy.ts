@@ -46,6 +46,10 @@ export const TOY_RANGES = {
   trajectories: { min: 0, max: 1000 },
   mixtureDim: { min: 1, max: 2 },
   mixtureComponents: { min: 1, max: 100_000 },
+  /** Every coordinate of a component mean: the toys' noise reaches σ = 80, data far beyond it is a typo. */
+  mixtureMean: { min: -1e4, max: 1e4 },
+  /** Every variance (covariance diagonal): thinner or wider components overflow float32 in the denoiser. */
+  mixtureVariance: { min: 1e-12, max: 1e8 },
 } as const;
 
 /** --max-work default, in component-evaluations (see toyNeed): 4× the 1,000-component fractal mixture at 1,000 samples (1.2e10, about 3 CPU-minutes here). */
@@ -72,7 +76,13 @@ function loadMixtures(file: string, budget: (components: number, dim: number) =>
   budget(rough.components, rough.dim);
   const m = parseMixtureFile(text, file);
   checkRange(m.ideal.dim, `--mixture ${file}: dim`, TOY_RANGES.mixtureDim, true);
-  for (const k of ['ideal', 'strong', 'weak'] as const) checkRange(m[k].components.length, `--mixture ${file}: ${k} components`, TOY_RANGES.mixtureComponents, true);
+  for (const k of ['ideal', 'strong', 'weak'] as const) {
+    checkRange(m[k].components.length, `--mixture ${file}: ${k} components`, TOY_RANGES.mixtureComponents, true);
+    m[k].components.forEach((c, i) => {
+      c.mean.forEach((v, d) => checkRange(v, `--mixture ${file}: ${k}[${i}].mean[${d}]`, TOY_RANGES.mixtureMean, false));
+      c.cov.forEach((row, d) => checkRange(row[d], `--mixture ${file}: ${k}[${i}].cov[${d}][${d}]`, TOY_RANGES.mixtureVariance, false));
+    });
+  }
   return m;
 }
 
