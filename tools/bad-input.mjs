@@ -13,11 +13,14 @@
  *
  * Time to refusal is the wall time of the process minus the median start-up time of `w2sd --version`
  * measured at the beginning (so a loaded machine does not fail the one-second rule by Node's own start-up).
+ * A case that misses a time limit is timed up to twice more. If it still misses while the machine is so loaded
+ * that `w2sd --version` alone takes over LOADED_STARTUP_MS, it is reported as "slow (loaded machine)", which
+ * does not fail the run: there the clock measures the machine, not the program. Every other problem fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fractalMixture } from './fractal-mixture.mjs';
@@ -146,7 +149,7 @@ const cases = [
   { id: 'toy-results-folder', argv: ['toy', '--results', shared], code: 1, message: /is a folder, expected a file/ },
   { id: 'toy-results-binary', argv: ['toy', '--results', binaryFile], code: 1, message: /is binary \(holds NUL bytes\), expected a Markdown text file/ },
   // toy: signals in the middle of compute (the 1,000-component fractal mixture is accepted and computing)
-  { id: 'toy-sigint-fractal', argv: ['toy', '--mixture', fractal1000, '--samples', '1000', '--out', 'out'], setup: { 'out/': null, 'out/toy-mixture.md': '# an older run\n' }, signal: { name: 'SIGINT', afterMs: 2500 }, code: 130, message: /interrupted by SIGINT/ },
+  { id: 'toy-sigint-fractal', argv: ['toy', '--mixture', fractal1000, '--samples', '1000', '--out', 'out'], setup: { 'out/': null, 'out/toy-mixture.md': '# an older run\n' }, signal: { name: 'SIGINT', afterMs: 4000 }, code: 130, message: /interrupted by SIGINT/ },
   { id: 'toy-sigterm', argv: ['toy', '--samples', '20000', '--steps', '200', '--out', 'out'], signal: { name: 'SIGTERM', afterMs: 2500 }, code: 143, message: /interrupted by SIGTERM/ },
   { id: 'toy-small-run-ok', argv: ['toy', '--samples', '200', '--steps', '6', '--trajectories', '2', '--out', 'out'], code: 0, message: /wrote/, expectFiles: ['out/', 'out/toy2d.json', 'out/toy2d.md', 'out/toy2d-methods.png', 'out/toy2d-models.png'] },
 
@@ -243,6 +246,7 @@ function run(argv, cwd, signal) {
   });
 }
 
+const LOADED_STARTUP_MS = 500;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const startup = [];
 for (let i = 0; i < 3; i++) startup.push((await run(['--version'], root)).ms);
@@ -283,12 +287,13 @@ async function attempt(c, n) {
 const results = [];
 for (const c of cases) {
   if (only && !c.id.startsWith(only)) continue;
-  // a timing miss on a shared machine is measured once more; every other problem counts at once
+  // a timing miss on a shared machine is measured up to twice more; every other problem counts at once
   let a = await attempt(c, 0);
   const retried = a.timingOnly ? a.problems.join('; ') : undefined;
-  if (a.timingOnly) a = await attempt(c, 1);
+  for (let n = 1; n <= 2 && a.timingOnly; n++) a = await attempt(c, n);
   const { r, beyond, problems } = a;
-  const status = problems.length === 0 ? 'pass' : c.needs ? `needs ${c.needs}` : 'FAIL';
+  const loaded = startupMs > LOADED_STARTUP_MS;
+  const status = problems.length === 0 ? 'pass' : c.needs ? `needs ${c.needs}` : a.timingOnly && loaded ? 'slow (loaded machine)' : 'FAIL';
   const firstLine = (r.stderr.split('\n').find((l) => l.startsWith('w2sd:') || l.includes('interrupted')) ?? r.stdout.split('\n').find((l) => l.startsWith('wrote')) ?? '').trim();
   results.push({ ...c, r, status, problems, beyond, firstLine, retried });
   const timing = c.signal ? `${r.afterSignalMs?.toFixed(0)} ms after ${c.signal.name}` : `${r.ms.toFixed(0)} ms (${beyond.toFixed(0)} beyond start-up)`;
@@ -299,7 +304,8 @@ for (const c of cases) {
 rmSync(root, { recursive: true, force: true });
 const count = (s) => results.filter((x) => x.status === s).length;
 const needs = results.filter((x) => x.status.startsWith('needs'));
-console.log(`\n${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${needs.length} waiting for other branches (${needs.map((x) => `${x.id}: ${x.status}`).join('; ') || 'none'}); start-up ${startupMs.toFixed(0)} ms`);
+console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} CPUs`);
+console.log(`${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${count('slow (loaded machine)')} slow on a loaded machine (start-up over ${LOADED_STARTUP_MS} ms), ${needs.length} waiting for other branches (${needs.map((x) => `${x.id}: ${x.status}`).join('; ') || 'none'}); start-up ${startupMs.toFixed(0)} ms`);
 
 /** The documented ranges and applicability rules, read from the built CLI (the same objects it checks with). */
 async function rulesMarkdown() {
@@ -333,9 +339,9 @@ if (markdown) {
   for (const x of results) {
     const cmd = `w2sd ${x.argv.map((a) => rel(a)).join(' ')}`;
     const time = x.signal ? `${x.r.afterSignalMs?.toFixed(0)} ms after ${x.signal.name}` : `${x.beyond.toFixed(0)} ms`;
-    table.push(`| ${x.id} | \`${esc(cmd).slice(0, 140)}\` | ${x.r.code} | ${time}${x.retried ? ' (2nd try)' : ''} | ${esc(rel(x.firstLine)).slice(0, 160)} | ${x.status} |`);
+    table.push(`| ${x.id} | \`${esc(cmd).slice(0, 140)}\` | ${x.r.code} | ${time}${x.retried ? ' (timed again)' : ''} | ${esc(rel(x.firstLine)).slice(0, 160)} | ${x.status} |`);
   }
-  const summary = `${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${needs.length} waiting for other branches (${needs.map((x) => x.id).join(', ') || 'none'}); ${results.filter((x) => x.retried).length} timed again after a timing miss; Node start-up ${startupMs.toFixed(0)} ms (subtracted from refusal times), ${new Date().toISOString().slice(0, 10)}.`;
+  const summary = `${results.length} cases: ${count('pass')} pass, ${count('FAIL')} fail, ${needs.length} waiting for other branches (${needs.map((x) => x.id).join(', ') || 'none'}); ${results.filter((x) => x.retried).length} timed again after a timing miss, ${count('slow (loaded machine)')} still over the limit on this loaded machine; Node start-up ${startupMs.toFixed(0)} ms (subtracted from refusal times), load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}.`;
   const block = `${await rulesMarkdown()}\n### Bad-input drill (\`node tools/bad-input.mjs\`)\n\n${summary}\n\n${table.join('\n')}\n`;
   if (doc) {
     const BEGIN = '<!-- bad-input:begin (generated by `node tools/bad-input.mjs --doc docs/RELIABILITY.md`) -->';
