@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { registerToy, ToyOptionError } from '../src/cli/toy.js';
+import { OptionError } from '../src/cli/validate.js';
 import { MixtureSpecError } from '../src/models/gmm-spec.js';
 import { RESULTS_END } from '../src/lab/toy/report.js';
 
@@ -73,15 +74,15 @@ test('bad options and malformed mixtures are typed errors', async () => {
   const bad = join(dir, 'bad.json');
   await writeFile(bad, '{"ideal": [ {"weight": 1, "mean": [0]} ], ');
   const cases: [string[], new (m: string) => Error, RegExp][] = [
-    [['--steps', 'abc'], ToyOptionError, /--steps: expected a finite number, got "abc"/],
-    [['--samples', 'Infinity'], ToyOptionError, /--samples: expected a finite number/],
-    [['--steps', '0'], ToyOptionError, /--steps: expected a positive integer/],
-    [['--steps', '10', '--lambda', '10'], ToyOptionError, /--lambda/],
-    [['--dim', '3'], ToyOptionError, /--dim: expected 1 or 2/],
-    [['--sampler', 'lms'], ToyOptionError, /--sampler/],
+    [['--steps', 'abc'], OptionError, /--steps: expected an integer from 1 to 10000, got "abc"/],
+    [['--samples', 'Infinity'], OptionError, /--samples: expected an integer from 1 to 2147483647, got "Infinity"/],
+    [['--steps', '0'], OptionError, /--steps: expected an integer from 1 to 10000, got "0"/],
+    [['--steps', '10', '--lambda', '10'], OptionError, /--lambda: expected an integer from 0 to 9, got "10"/],
+    [['--dim', '3'], OptionError, /--dim: expected one of 1, 2, got "3"/],
+    [['--sampler', 'lms'], OptionError, /--sampler/],
     [['--inversion', 'official-lagged'], ToyOptionError, /discrete/],
-    [['--sweep', 'gamma'], ToyOptionError, /--sweep/],
-    [['--mixture', join(dir, 'missing.json')], ToyOptionError, /cannot read/],
+    [['--sweep', 'gamma'], OptionError, /--sweep: unknown name "gamma"; allowed: gap, lambda, steps, w, all/],
+    [['--mixture', join(dir, 'missing.json')], OptionError, /cannot read the file/],
     [['--mixture', bad], MixtureSpecError, /bad\.json: malformed JSON/],
   ];
   for (const [args, type, re] of cases) {

@@ -1,9 +1,18 @@
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../core/index.js';
 import { PROVIDERS, parseProvider } from '../models/onnx/providers.js';
 import { METHODS, generate, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from '../pipelines/txt2img.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
+import { withOutputSet } from '../pipelines/atomic.js';
+import { GENERATE_RULES, checkApplicability, givenOptions } from './applicability.js';
+import { checkBudget, defaultMaxMemoryMiB, maxMemoryOption, type Need } from './budget.js';
+import { runSignal } from './cancel.js';
+import { checkOutputFile, readTextFile } from './paths.js';
+import { defaultedScheduleFields, parseSchedulerConfig } from '../core/schedules/config.js';
+import { OptionError, parseEnum, parseInteger, parseNumber } from './validate.js';
 
 interface RawOptions {
   model: string;
@@ -35,53 +44,108 @@ interface RawOptions {
   progress: boolean;
   guidanceRescale?: string;
   clipSkip?: string;
+  maxMemory?: string;
 }
 
-function number(value: string | undefined, name: string, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new Error(`${name}: expected ${integer ? 'an integer' : 'a finite number'}, got ${JSON.stringify(value)}`);
+/** Documented ranges of `w2sd generate` (docs/RELIABILITY.md); sizes must also be multiples of 8 × the VAE factor. */
+export const GENERATE_RANGES = {
+  size: { min: 8, max: 8192 },
+  steps: { min: 1, max: 1000 },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  batch: { min: 1, max: 64 },
+  guidance: { min: -50, max: 50 },
+  eta: { min: 0, max: 1 },
+  threads: { min: 1, max: 256 },
+  guidanceRescale: { min: 0, max: 1 },
+  clipSkip: { min: 0, max: 64 },
+} as const;
+
+const opt = <T>(v: string | undefined, parse: (s: string) => T): T | undefined => (v === undefined ? undefined : parse(v));
+
+/**
+ * Memory of a generate run, roughly: per image and CFG half, the UNet's widest activations (320 channels at
+ * the latent's full resolution, float32, a dozen alive at once) and the decoded image.
+ */
+export function generateNeed(o: { batch: number; width: number; height: number }): Need {
+  const latentPixels = (o.width / 8) * (o.height / 8);
+  const memoryBytes = o.batch * 2 * latentPixels * 320 * 4 * 12 + o.batch * o.width * o.height * 3 * 4 * 4;
+  return { memoryBytes, drivers: `--batch ${o.batch} at ${o.width} × ${o.height}` };
+}
+
+/**
+ * A scheduler config that leaves out schedule-deciding fields runs on diffusers' defaults: said before the run,
+ * by field and value, never applied silently. (Malformed values are refused when the folder is opened.)
+ */
+export function schedulerDefaultsWarning(modelDir: string): string | undefined {
+  const path = join(modelDir, 'scheduler', 'scheduler_config.json');
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readTextFile(path, '--model', 'a JSON scheduler config'));
+  } catch {
+    return undefined; // the folder reader names the problem
   }
-  return v;
-}
-
-function oneOf<T extends string>(value: string | undefined, list: readonly T[], name: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(list as readonly string[]).includes(value)) throw new Error(`${name}: expected one of ${list.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as T;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const absent = defaultedScheduleFields(json as Record<string, unknown>, parseSchedulerConfig(json, path));
+  if (absent.length === 0) return undefined;
+  return `${path} does not set ${absent.map((a) => a.field).join(', ')}; using the defaults ${absent.map((a) => `${a.field} = ${JSON.stringify(a.value)}`).join(', ')}`;
 }
 
 export function toGenerateOptions(raw: RawOptions): GenerateOptions {
-  const threads = number(raw.threads, '--threads', true);
-  return {
+  return generatePlan(raw, new Set()).options;
+}
+
+/** Everything the command line says, checked before a model folder is opened; warnings for lenient rules. */
+export function generatePlan(raw: RawOptions, given: ReadonlySet<string>): { options: GenerateOptions; warnings: string[] } {
+  const R = GENERATE_RANGES;
+  const steps = parseInteger(raw.steps, '--steps', R.steps);
+  const batch = parseInteger(raw.batch, '--batch', R.batch);
+  const sampler = parseEnum<SamplerName>(raw.sampler, '--sampler', SAMPLERS);
+  const pair = opt(raw.pair, (v) => parseEnum<PairPreset>(v, '--pair', PAIR_PRESETS));
+  const hasPair = pair !== undefined || raw.weakModel !== undefined || raw.weakPrompt !== undefined || raw.weakGuidance !== undefined;
+  const method = opt(raw.method, (v) => parseEnum<MethodName>(v, '--method', METHODS));
+  const resolved = method ?? (hasPair ? 'w2sd' : 'cfg');
+  const warnings = checkApplicability(GENERATE_RULES, { method: resolved, sampler }, given, `--method ${resolved} with --sampler ${sampler}`);
+  const threads = opt(raw.threads, (v) => parseInteger(v, '--threads', R.threads));
+  const width = opt(raw.width, (v) => parseInteger(v, '--width', R.size));
+  const height = opt(raw.height, (v) => parseInteger(v, '--height', R.size));
+  if (width !== undefined || height !== undefined) {
+    checkBudget(generateNeed({ batch, width: width ?? height!, height: height ?? width! }), { maxMemoryBytes: maxMemoryOption(raw.maxMemory) });
+  }
+  if (raw.out !== undefined) {
+    if (extname(raw.out).toLowerCase() !== '.png') throw new OptionError(`--out ${raw.out}: expected a .png file name`);
+    const stem = raw.out.slice(0, -4);
+    for (const f of batch === 1 ? [raw.out] : Array.from({ length: batch }, (_, b) => `${stem}-${b}.png`)) checkOutputFile(f, '--out');
+  }
+  const options: GenerateOptions = {
     model: raw.model,
     prompt: raw.prompt,
     negativePrompt: raw.negative,
-    width: number(raw.width, '--width', true),
-    height: number(raw.height, '--height', true),
-    steps: number(raw.steps, '--steps', true),
-    seed: number(raw.seed, '--seed', true),
-    batch: number(raw.batch, '--batch', true),
-    guidance: number(raw.guidance, '--guidance'),
-    sampler: oneOf<SamplerName>(raw.sampler, SAMPLERS, '--sampler'),
-    eta: number(raw.eta, '--eta'),
-    method: oneOf<MethodName>(raw.method, METHODS, '--method'),
-    pair: oneOf<PairPreset>(raw.pair, PAIR_PRESETS, '--pair'),
+    width,
+    height,
+    steps,
+    seed: parseInteger(raw.seed, '--seed', R.seed),
+    batch,
+    guidance: opt(raw.guidance, (v) => parseNumber(v, '--guidance', R.guidance)),
+    sampler,
+    eta: opt(raw.eta, (v) => parseNumber(v, '--eta', R.eta)),
+    method,
+    pair,
     strongModel: raw.strongModel,
     weakModel: raw.weakModel,
     weakPrompt: raw.weakPrompt,
-    strongGuidance: number(raw.strongGuidance, '--strong-guidance'),
-    weakGuidance: number(raw.weakGuidance, '--weak-guidance'),
-    lambda: number(raw.lambda, '--lambda', true),
-    inversion: oneOf<InversionKind>(raw.inversion, INVERSIONS, '--inversion'),
+    strongGuidance: opt(raw.strongGuidance, (v) => parseNumber(v, '--strong-guidance', R.guidance)),
+    weakGuidance: opt(raw.weakGuidance, (v) => parseNumber(v, '--weak-guidance', R.guidance)),
+    lambda: opt(raw.lambda, (v) => parseInteger(v, '--lambda', { min: 0, max: steps - 1 })),
+    inversion: parseEnum<InversionKind>(raw.inversion, '--inversion', INVERSIONS),
     equalCompute: raw.equalCompute ?? false,
-    autoguidanceWeight: number(raw.agWeight, '--ag-weight'),
+    autoguidanceWeight: opt(raw.agWeight, (v) => parseNumber(v, '--ag-weight', R.guidance)),
     runtime: { provider: parseProvider(raw.provider), ...(threads !== undefined ? { threads } : {}) },
     output: raw.out,
-    guidanceRescale: number(raw.guidanceRescale, '--guidance-rescale'),
-    clipSkip: number(raw.clipSkip, '--clip-skip', true),
+    guidanceRescale: opt(raw.guidanceRescale, (v) => parseNumber(v, '--guidance-rescale', R.guidanceRescale)),
+    clipSkip: opt(raw.clipSkip, (v) => parseInteger(v, '--clip-skip', R.clipSkip)),
   };
+  return { options, warnings };
 }
 
 /** Step, model evaluations and ETA on stderr (stdout stays clean for --json). */
@@ -136,18 +200,19 @@ export interface GenerateIo {
 
 const STDIO: GenerateIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
-async function action(raw: RawOptions, io: GenerateIo): Promise<void> {
-  const opts = toGenerateOptions(raw);
+async function action(raw: RawOptions, io: GenerateIo, cmd: Command): Promise<void> {
+  const { options: opts, warnings } = generatePlan(raw, givenOptions(cmd));
+  const warn = (m: string) => {
+    if (!raw.json) io.err(`warning: ${m}\n`);
+  };
+  for (const w of warnings) warn(w);
+  const defaults = schedulerDefaultsWarning(opts.model);
+  if (defaults) warn(defaults);
   const bar = progressBar(raw.progress && !raw.json && process.stderr.isTTY === true);
   let result: GenerateResult;
   try {
-    result = await generate({
-      ...opts,
-      onProgress: (p) => bar.update(p),
-      warn: (m) => {
-        if (!raw.json) io.err(`warning: ${m}\n`);
-      },
-    });
+    const claims = opts.output !== undefined ? [dirname(resolve(opts.output))] : [];
+    result = await withOutputSet(() => generate({ ...opts, onProgress: (p) => bar.update(p), signal: runSignal, warn }), runSignal, claims);
   } finally {
     bar.stop();
   }
@@ -197,5 +262,6 @@ export function registerGenerate(program: Command, io: GenerateIo = STDIO): Comm
     .option('--no-progress', 'no progress bar')
     .option('--guidance-rescale <φ>', 'diffusers’ guidance_rescale in [0, 1] on every leg that runs both CFG halves (default 0: off)')
     .option('--clip-skip <n>', 'diffusers’ clip_skip: condition on the hidden state n layers before the text encoder’s last (needs hidden_states outputs)')
-    .action((raw: RawOptions) => action(raw, io));
+    .option('--max-memory <MiB>', `refuse runs whose estimated memory exceeds this (default ¾ of this machine: ${defaultMaxMemoryMiB()} MiB)`)
+    .action((raw: RawOptions, cmd: Command) => action(raw, io, cmd));
 }

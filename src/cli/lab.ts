@@ -1,6 +1,14 @@
 import { relative, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { EXPERIMENTS, type ExperimentName } from '../lab/mnist/experiments.js';
+import { EXPERIMENTS, buildExperiment, type ExperimentName } from '../lab/mnist/experiments.js';
+import type { ModelShelf } from '../lab/mnist/models.js';
+import { withOutputSet } from '../pipelines/atomic.js';
+import { LAB_RULES, checkApplicability, givenOptions } from './applicability.js';
+import { checkBudget, defaultMaxMemoryMiB, maxMemoryOption, type Need } from './budget.js';
+import { runSignal } from './cancel.js';
+import { checkInputFolder, checkOutputFolder, checkResultsPage } from './paths.js';
+import { progressBar } from './progress.js';
+import { parseEnum, parseInteger, parseList, parseNumber, parseNumberList } from './validate.js';
 import { runExperiment, type ExperimentResult, type LabOptions } from '../lab/mnist/lab.js';
 import { experimentMarkdown, mnistSection } from '../lab/mnist/report.js';
 import { writeAtomic } from '../lab/mnist/grid.js';
@@ -26,19 +34,41 @@ export interface RawOptions {
   json?: boolean;
   results?: string;
   quiet?: boolean;
+  maxMemory?: string;
 }
 
-/** The whole string must be a number of the stated kind ("12abc", "", "Infinity" are errors). */
+/** The whole string must be a number of the stated kind ("12abc", "", "Infinity", "0x10" are errors). */
 export function parseNumberOption(value: string, name: string, kind: 'int' | 'positive-int' | 'number' | 'positive'): number {
-  const v = value.trim() === '' ? NaN : Number(value);
-  const ok =
-    Number.isFinite(v) &&
-    (kind === 'number' || (kind === 'positive' && v > 0) || (kind === 'int' && Number.isInteger(v) && v >= 0) || (kind === 'positive-int' && Number.isInteger(v) && v > 0));
-  if (!ok) {
-    const what = { int: 'a non-negative integer', 'positive-int': 'a positive integer', number: 'a finite number', positive: 'a positive number' }[kind];
-    throw new Error(`${name}: expected ${what}, got ${JSON.stringify(value)}`);
-  }
-  return v;
+  if (kind === 'int') return parseInteger(value, name, { min: 0 });
+  if (kind === 'positive-int') return parseInteger(value, name, { min: 1 });
+  if (kind === 'positive') return parseNumber(value, name, { min: 0, minExclusive: true });
+  return parseNumber(value, name);
+}
+
+/** Documented ranges of the lab command's numbers (docs/RELIABILITY.md). */
+export const LAB_RANGES = {
+  samples: { min: 1, max: 10_000_000 },
+  batch: { min: 1, max: 4096 },
+  steps: { min: 1, max: 1000 },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  guidance: { min: -50, max: 50 },
+  prSamples: { min: 1, max: 100_000 },
+  cosineSamples: { min: 0, max: 1_000_000 },
+  bootstrap: { min: 0, max: 10_000 },
+  threads: { min: 1, max: 256 },
+  grid: { min: 1, max: 10_000 },
+  fixedPointTol: { min: 0, max: 1, minExclusive: true, maxExclusive: true },
+  fixedPointIters: { min: 1, max: 1000 },
+} as const;
+
+/**
+ * Memory of an MNIST run (lab or start), roughly: the rows' images (samples × 784 float32, a few copies), the
+ * classifier features per row, the O(n²) precision/recall distances and the MNIST sets the references use.
+ */
+export function mnistNeed(o: { samples: number; batch: number; prSamples: number; rows: number }): Need {
+  const image = 784 * 4;
+  const memoryBytes = o.samples * image * 3 + o.samples * 128 * 4 * o.rows + o.prSamples * o.prSamples * 4 * 3 + o.batch * image * 64 + 70_000 * image;
+  return { memoryBytes, drivers: `--samples ${o.samples}, --batch ${o.batch}, --pr-samples ${o.prSamples}, ${o.rows} rows` };
 }
 
 /** The command that reproduces a run, written beside its numbers. */
@@ -53,56 +83,94 @@ export function commandLine(name: string, raw: RawOptions): string {
 
 export function parseExperiments(name: string): ExperimentName[] {
   if (name === 'all') return [...EXPERIMENTS];
-  if ((EXPERIMENTS as readonly string[]).includes(name)) return [name as ExperimentName];
-  throw new Error(`lab: expected ${EXPERIMENTS.join(', ')} or all, got ${JSON.stringify(name)}`);
+  return [parseEnum(name, 'lab <experiment>', [...EXPERIMENTS, 'all']) as ExperimentName];
+}
+
+/** Row ids of an experiment, known without loading a model: the rows are built over name-only stand-ins. */
+export async function rowIdsOf(name: ExperimentName, settings: LabOptions['settings']): Promise<string[]> {
+  const standIn = { model: async (n: string) => ({ name: n, config: { numClasses: 10, nullClass: 10 } }) } as unknown as ModelShelf;
+  return (await buildExperiment(name, standIn, settings)).rows.map((r) => r.id);
 }
 
 export function labOptions(raw: RawOptions, log?: (line: string) => void): LabOptions {
-  const weights = raw.autoguidance.split(',').map((w) => parseNumberOption(w, '--autoguidance', 'number'));
+  const R = LAB_RANGES;
   return {
-    ...(raw.models ? { modelsDir: raw.models } : {}),
+    ...(raw.models ? { modelsDir: checkInputFolder(raw.models, '--models') } : {}),
     out: raw.out,
-    samples: parseNumberOption(raw.samples, '--samples', 'positive-int'),
-    batch: parseNumberOption(raw.batch, '--batch', 'positive-int'),
-    steps: parseNumberOption(raw.steps, '--steps', 'positive-int'),
-    seed: parseNumberOption(raw.seed, '--seed', 'int'),
+    samples: parseInteger(raw.samples, '--samples', R.samples),
+    batch: parseInteger(raw.batch, '--batch', R.batch),
+    steps: parseInteger(raw.steps, '--steps', R.steps),
+    seed: parseInteger(raw.seed, '--seed', R.seed),
     settings: {
-      cfgScale: parseNumberOption(raw.cfg, '--cfg', 'number'),
-      autoguidanceWeights: weights,
+      cfgScale: parseNumber(raw.cfg, '--cfg', R.guidance),
+      autoguidanceWeights: parseNumberList(raw.autoguidance, '--autoguidance', R.guidance),
       fixedPoint: {
-        tolerance: parseNumberOption(raw.fixedPointTol, '--fixed-point-tol', 'positive'),
-        maxIterations: parseNumberOption(raw.fixedPointIters, '--fixed-point-iters', 'positive-int'),
+        tolerance: parseNumber(raw.fixedPointTol, '--fixed-point-tol', R.fixedPointTol),
+        maxIterations: parseInteger(raw.fixedPointIters, '--fixed-point-iters', R.fixedPointIters),
         strict: raw.fixedPointStrict ?? false,
       },
     },
-    prSamples: parseNumberOption(raw.prSamples, '--pr-samples', 'positive-int'),
-    cosineSamples: parseNumberOption(raw.cosineSamples, '--cosine-samples', 'int'),
-    bootstrap: parseNumberOption(raw.bootstrap, '--bootstrap', 'int'),
-    ...(raw.rows ? { rows: raw.rows.split(',').map((r) => r.trim()).filter(Boolean) } : {}),
-    ...(raw.threads ? { threads: parseNumberOption(raw.threads, '--threads', 'positive-int') } : {}),
-    gridImages: parseNumberOption(raw.grid, '--grid', 'positive-int'),
+    prSamples: parseInteger(raw.prSamples, '--pr-samples', R.prSamples),
+    cosineSamples: parseInteger(raw.cosineSamples, '--cosine-samples', R.cosineSamples),
+    bootstrap: parseInteger(raw.bootstrap, '--bootstrap', R.bootstrap),
+    ...(raw.rows !== undefined ? { rows: parseList(raw.rows, '--rows') } : {}),
+    ...(raw.threads ? { threads: parseInteger(raw.threads, '--threads', R.threads) } : {}),
+    gridImages: parseInteger(raw.grid, '--grid', R.grid),
     ...(log ? { log } : {}),
   };
 }
 
-async function action(name: string, raw: RawOptions): Promise<void> {
+/** Everything the command line says, checked before a model is loaded: ranges, row names, paths, memory. */
+export async function labPlan(name: string, raw: RawOptions, given: ReadonlySet<string>) {
   const experiments = parseExperiments(name);
-  const say = raw.json || raw.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
-  const opts = labOptions(raw, say);
-  const results: ExperimentResult[] = [];
-  for (const e of experiments) {
-    const r = await runExperiment(e, opts);
-    results.push(r);
-    if (!raw.json) process.stdout.write(`\n${experimentMarkdown(r, `${e}/`)}\nwrote ${join(opts.out, e)}/ (results.md, results.json, ${r.rows.filter((x) => x.grid).length + (r.compareGrid ? 1 : 0)} PNG grids)\n`);
+  const warnings = checkApplicability(LAB_RULES, { experiments }, given, `lab ${name}`);
+  const opts = labOptions(raw);
+  const ids = await Promise.all(experiments.map((e) => rowIdsOf(e, opts.settings)));
+  if (opts.rows) {
+    const common = ids.reduce((a, b) => a.filter((id) => b.includes(id)));
+    parseList(opts.rows, '--rows', common);
   }
-  const command = commandLine(name, raw);
-  writeAtomic(join(opts.out, 'results.md'), mnistSection(results, command, ''));
-  if (raw.results) {
-    const base = relative(dirname(raw.results), opts.out);
-    writeAtomic(raw.results, mnistSection(results, command, base ? `${base}/` : ''));
-    if (!raw.json) process.stdout.write(`wrote ${raw.results}\n`);
+  const out = checkOutputFolder(raw.out, '--out');
+  const results = raw.results !== undefined ? checkResultsPage(raw.results, '--results') : undefined;
+  const rows = Math.max(...ids.map((l) => l.length)) + 1;
+  checkBudget(mnistNeed({ samples: opts.samples, batch: opts.batch, prSamples: opts.prSamples, rows }), { maxMemoryBytes: maxMemoryOption(raw.maxMemory) });
+  return { experiments, opts: { ...opts, out }, results, warnings };
+}
+
+async function action(name: string, raw: RawOptions, cmd: Command): Promise<void> {
+  const plan = await labPlan(name, raw, givenOptions(cmd));
+  for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+  const tty = process.stderr.isTTY === true && !raw.json && !raw.quiet;
+  // lines when stderr is a log, a bar with ETA when it is a terminal
+  const say = raw.json || raw.quiet || tty ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+  const bar = progressBar('lab', tty);
+  const opts: LabOptions = { ...plan.opts, ...(say ? { log: say } : {}), onProgress: bar.update, signal: runSignal };
+  const results: ExperimentResult[] = [];
+  const text: string[] = [];
+  try {
+    await withOutputSet(
+      async () => {
+        for (const e of plan.experiments) {
+          const r = await runExperiment(e, opts);
+          results.push(r);
+          text.push(`\n${experimentMarkdown(r, `${e}/`)}\nwrote ${join(opts.out, e)}/ (results.md, results.json, ${r.rows.filter((x) => x.grid).length + (r.compareGrid ? 1 : 0)} PNG grids)\n`);
+        }
+        const command = commandLine(name, raw);
+        writeAtomic(join(opts.out, 'results.md'), mnistSection(results, command, ''));
+        if (plan.results) {
+          const base = relative(dirname(plan.results), opts.out);
+          writeAtomic(plan.results, mnistSection(results, command, base ? `${base}/` : ''));
+          text.push(`wrote ${raw.results}\n`);
+        }
+      },
+      runSignal,
+      [opts.out],
+    );
+  } finally {
+    bar.stop();
   }
   if (raw.json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : { experiments: results }, null, 2) + '\n');
+  else process.stdout.write(text.join(''));
 }
 
 export function registerLab(program: Command): Command {
@@ -130,5 +198,6 @@ export function registerLab(program: Command): Command {
     .option('--json', 'print the results as JSON instead of tables')
     .option('--results <file>', 'also write the "Small trained models (MNIST)" section to this Markdown file')
     .option('--quiet', 'no progress lines on stderr')
-    .action(action);
+    .option('--max-memory <MiB>', `refuse runs whose estimated memory exceeds this (default ¾ of this machine: ${defaultMaxMemoryMiB()} MiB)`)
+    .action((name: string, raw: RawOptions, cmd: Command) => action(name, raw, cmd));
 }

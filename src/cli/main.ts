@@ -5,6 +5,7 @@ import { registerToy } from './toy.js';
 import { registerLab } from './lab.js';
 import { registerGenerate } from './generate.js';
 import { registerStart } from './start.js';
+import { installSignalHandlers } from './cancel.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,12 +20,8 @@ registerLab(program);
 registerGenerate(program);
 registerStart(program);
 
-// Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
-process.once('SIGINT', () => {
-  process.exitCode = 130;
-  process.emit('beforeExit', 130);
-  process.exit(130);
-});
+// Ctrl-C / SIGTERM: abort the run, remove what its output sets staged, leave with 130 / 143 (cancel.ts)
+installSignalHandlers();
 
 try {
   await program.parseAsync(process.argv);

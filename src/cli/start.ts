@@ -9,6 +9,13 @@ import { MODEL_NAMES, ModelShelf } from '../lab/mnist/models.js';
 import { plainRow, reflectionRow } from '../lab/mnist/rows.js';
 import { runRow } from '../lab/mnist/run.js';
 import { pairedProportionDiff } from '../lab/mnist/stats.js';
+import { withOutputSet } from '../pipelines/atomic.js';
+import { checkBudget, defaultMaxMemoryMiB, maxMemoryOption } from './budget.js';
+import { runSignal } from './cancel.js';
+import { mnistNeed } from './lab.js';
+import { checkInputFolder, checkOutputFolder } from './paths.js';
+import { progressBar } from './progress.js';
+import { parseInteger } from './validate.js';
 
 /**
  * The main job's default: the shipped strong MNIST model sampled plainly and with W2SD (weak = the small
@@ -23,6 +30,10 @@ export interface StartOptions {
   readonly seed: number;
   readonly batch: number;
   readonly log?: (line: string) => void;
+  /** Samples drawn so far over both methods, for a progress bar. */
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** Stops the run between batches once aborted. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StartRow {
@@ -66,9 +77,9 @@ export async function start(o: StartOptions): Promise<StartResult> {
   const panels: { title: string; image: ReturnType<typeof imageGrid> }[] = [];
   const out: StartRow[] = [];
   const correct: Uint8Array[] = [];
-  for (const row of rows) {
+  for (const [k, row] of rows.entries()) {
     log(`sampling ${o.samples} images: ${row.name}`);
-    const s = await runRow(row, settings);
+    const s = await runRow(row, { ...settings, signal: o.signal, onBatch: (done) => o.onProgress?.(k * o.samples + done, rows.length * o.samples, row.name) });
     const ev = await evaluateSamples(s.images, s.labels, s.count, classifier, ref, { conditional: true, prCount: Math.min(o.samples, 2000) });
     correct.push(Uint8Array.from(ev.predicted, (c, i) => Number(c === s.labels[i])));
     out.push({ name: row.name, nfe: s.nfe, seconds: s.seconds, metrics: ev.metrics });
@@ -107,21 +118,49 @@ export function registerStart(program: Command): Command {
     .option('--steps <T>', 'DDIM steps', '20')
     .option('--seed <n>', 'seed', '0')
     .option('--batch <n>', 'images per model call', '64')
-    .action(async (raw: { models?: string; out: string; samples: string; steps: string; seed: string; batch: string }) => {
-      const int = (v: string, name: string, min: number) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-        return n;
-      };
-      const r = await start({
-        ...(raw.models ? { modelsDir: raw.models } : {}),
-        out: raw.out,
-        samples: int(raw.samples, '--samples', 2),
-        steps: int(raw.steps, '--steps', 2),
-        seed: int(raw.seed, '--seed', 0),
-        batch: int(raw.batch, '--batch', 1),
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+    .option('--max-memory <MiB>', `refuse runs whose estimated memory exceeds this (default ¾ of this machine: ${defaultMaxMemoryMiB()} MiB)`)
+    .action(async (raw: StartRaw) => {
+      const o = startPlan(raw);
+      const tty = process.stderr.isTTY === true;
+      const bar = progressBar('start', tty);
+      let r: StartResult;
+      try {
+        r = await withOutputSet(() => start({ ...o, log: tty ? undefined : (line) => process.stderr.write(`${line}\n`), onProgress: bar.update, signal: runSignal }), runSignal, [o.out]);
+      } finally {
+        bar.stop();
+      }
       process.stdout.write(`${r.text}`);
     });
+}
+
+interface StartRaw {
+  models?: string;
+  out: string;
+  samples: string;
+  steps: string;
+  seed: string;
+  batch: string;
+  maxMemory?: string;
+}
+
+/** Documented ranges of `w2sd start` (docs/RELIABILITY.md). */
+export const START_RANGES = {
+  samples: { min: 2, max: 1_000_000 },
+  steps: { min: 2, max: 1000 },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  batch: { min: 1, max: 4096 },
+} as const;
+
+/** The command line, checked before a model is loaded. */
+export function startPlan(raw: StartRaw): StartOptions {
+  const o: StartOptions = {
+    ...(raw.models ? { modelsDir: checkInputFolder(raw.models, '--models') } : {}),
+    out: checkOutputFolder(raw.out, '--out'),
+    samples: parseInteger(raw.samples, '--samples', START_RANGES.samples),
+    steps: parseInteger(raw.steps, '--steps', START_RANGES.steps),
+    seed: parseInteger(raw.seed, '--seed', START_RANGES.seed),
+    batch: parseInteger(raw.batch, '--batch', START_RANGES.batch),
+  };
+  checkBudget(mnistNeed({ samples: o.samples, batch: o.batch, prSamples: Math.min(o.samples, 2000), rows: 2 }), { maxMemoryBytes: maxMemoryOption(raw.maxMemory) });
+  return o;
 }

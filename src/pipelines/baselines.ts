@@ -3,7 +3,7 @@ import type { BuiltLeg, LegSpec } from './legs.js';
 import { PAIR_PRESETS, type PairPreset } from './presets.js';
 import { METHODS, resolveRequest } from './request.js';
 import { planSampling } from './sampling.js';
-import type { MethodName } from './txt2img.js';
+import type { MethodName } from './options.js';
 
 /*
  * The exact settings of every method under every pair preset, computed by the same code that generate() runs

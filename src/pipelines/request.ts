@@ -1,9 +1,9 @@
 import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../core/index.js';
 import { PAPER_MAIN_GUIDANCE, resolvePair, type PairLegs } from './presets.js';
-import type { GenerateOptions, MethodName } from './txt2img.js';
+import { METHODS, type GenerateOptions, type MethodName } from './options.js';
 
 /** What to sample with: the baselines of the paper's comparisons and W2SD itself. */
-export const METHODS = ['cfg', 'plain', 'w2sd', 's2wd', 'self-reflection', 'autoguidance'] as const;
+export { METHODS };
 
 export type LegRole = 'main' | 'strong' | 'weak';
 

@@ -35,9 +35,26 @@ function field<T>(obj: Record<string, unknown>, key: string, source: string, che
   return v;
 }
 
+/** Largest num_train_timesteps accepted: far above any published model (1000), small enough to allocate. */
+export const MAX_TRAIN_TIMESTEPS = 100_000;
+
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const oneOf = <T extends string>(...names: T[]) => (v: unknown): v is T => typeof v === 'string' && (names as string[]).includes(v);
+
+/** Fields that decide the noise schedule: a config without them runs on defaults the user should be told about. */
+export const SCHEDULE_FIELDS = ['num_train_timesteps', 'beta_schedule', 'beta_start', 'beta_end'] as const;
+
+/** The schedule-deciding fields absent from a config object, with the value the parser uses instead. */
+export function defaultedScheduleFields(json: Record<string, unknown>, cfg: SchedulerConfig): { field: string; value: unknown }[] {
+  const used: Record<(typeof SCHEDULE_FIELDS)[number], unknown> = {
+    num_train_timesteps: cfg.numTrainTimesteps,
+    beta_schedule: cfg.betaSchedule,
+    beta_start: cfg.betaStart,
+    beta_end: cfg.betaEnd,
+  };
+  return SCHEDULE_FIELDS.filter((f) => json[f] === undefined || json[f] === null).map((field) => ({ field, value: used[field] }));
+}
 
 /** Parse and validate a diffusers scheduler config (the JSON object, already parsed). */
 export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.json', classDefaults: Record<string, unknown> = {}): SchedulerConfig {
@@ -49,15 +66,17 @@ export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.j
   const num = (k: string) => field(o, k, source, isFiniteNumber, 'a finite number');
   const bool = (k: string) => field(o, k, source, isBool, 'true or false');
   const numTrainTimesteps = num('num_train_timesteps') ?? 1000;
-  if (!Number.isInteger(numTrainTimesteps) || numTrainTimesteps < 2) {
-    throw new Error(`${source}: "num_train_timesteps" must be an integer ≥ 2, got ${numTrainTimesteps}`);
+  if (!Number.isInteger(numTrainTimesteps) || numTrainTimesteps < 2 || numTrainTimesteps > MAX_TRAIN_TIMESTEPS) {
+    throw new Error(`${source}: "num_train_timesteps" must be an integer from 2 to ${MAX_TRAIN_TIMESTEPS}, got ${numTrainTimesteps}`);
   }
-  const trainedBetas = field(o, 'trained_betas', source, (v): v is number[] => Array.isArray(v) && v.every(isFiniteNumber), 'an array of numbers');
+  const trainedBetas = field(o, 'trained_betas', source, (v): v is number[] => Array.isArray(v) && v.every((b) => isFiniteNumber(b) && b > 0 && b < 1), 'an array of numbers in (0, 1)');
   if (trainedBetas && trainedBetas.length !== numTrainTimesteps) {
     throw new Error(`${source}: "trained_betas" has ${trainedBetas.length} values, expected num_train_timesteps = ${numTrainTimesteps}`);
   }
   const stepsOffset = num('steps_offset') ?? 0;
-  if (!Number.isInteger(stepsOffset) || stepsOffset < 0) throw new Error(`${source}: "steps_offset" must be a non-negative integer`);
+  if (!Number.isInteger(stepsOffset) || stepsOffset < 0 || stepsOffset >= numTrainTimesteps) {
+    throw new Error(`${source}: "steps_offset" must be an integer from 0 to num_train_timesteps − 1 = ${numTrainTimesteps - 1}, got ${stepsOffset}`);
+  }
   const cfg: SchedulerConfig = {
     numTrainTimesteps,
     betaStart: num('beta_start') ?? 0.0001,
@@ -78,9 +97,15 @@ export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.j
     sigmaMin: num('sigma_min'),
     sigmaMax: num('sigma_max'),
   };
-  if (cfg.betaStart <= 0 || cfg.betaEnd <= 0 || cfg.betaEnd >= 1) {
+  if (cfg.betaStart <= 0 || cfg.betaEnd <= 0 || cfg.betaStart >= 1 || cfg.betaEnd >= 1) {
     throw new Error(`${source}: beta_start and beta_end must lie in (0, 1), got ${cfg.betaStart} and ${cfg.betaEnd}`);
   }
+  // linear and scaled_linear interpolate from beta_start up to beta_end (squaredcos_cap_v2 and trained betas use neither)
+  if (!trainedBetas && cfg.betaSchedule !== 'squaredcos_cap_v2' && !(cfg.betaStart < cfg.betaEnd)) {
+    throw new Error(`${source}: beta_start (${cfg.betaStart}) must be less than beta_end (${cfg.betaEnd}) for the ${cfg.betaSchedule} schedule`);
+  }
+  if (!(cfg.clipSampleRange > 0)) throw new Error(`${source}: "clip_sample_range" must be > 0, got ${cfg.clipSampleRange}`);
+  if (!(cfg.sampleMaxValue > 0)) throw new Error(`${source}: "sample_max_value" must be > 0, got ${cfg.sampleMaxValue}`);
   if (cfg.dynamicThresholdingRatio <= 0 || cfg.dynamicThresholdingRatio > 1) {
     throw new Error(`${source}: "dynamic_thresholding_ratio" must lie in (0, 1]`);
   }

@@ -1,5 +1,5 @@
 import { bestBalanced } from '../../eval/best-w.js';
-import type { RowResult } from './lab.js';
+import type { RowResult } from './results.js';
 
 const autoguidanceRows = (rows: readonly RowResult[]) => rows.filter((r) => r.id.startsWith('autoguidance-'));
 

@@ -1,5 +1,5 @@
 import type { Experiment } from './experiments.js';
-import type { ExperimentResult, Paired, RowResult } from './lab.js';
+import type { ExperimentResult, Paired, RowResult } from './results.js';
 import type { PairedDiff } from './stats.js';
 import { BEST_W_CRITERION } from '../../eval/best-w.js';
 import { balancedAutoguidanceOf, bestAutoguidanceOf, lowestFdAutoguidanceOf } from './best.js';

@@ -1,6 +1,5 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
+import { writeOutput } from '../../pipelines/atomic.js';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from '../plot/font.js';
 
 /** A grey image, one byte per pixel. */
@@ -109,14 +108,7 @@ export function writePng(path: string, image: GreyImage): void {
   writeAtomic(path, bytes);
 }
 
+/** One output file, through the run's output set (all or nothing) or on its own via a temporary sibling. */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  writeOutput(path, data);
 }

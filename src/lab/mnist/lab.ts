@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import { ddimSchedule } from '../../core/schedules/discrete.js';
 import { ddim } from '../../core/samplers/ddim.js';
 import { tensor } from '../../core/tensor.js';
-import type { FixedPointSummary } from '../../core/fixed-point-summary.js';
-import type { EqualComputeSplit } from '../../core/methods.js';
 import { indicesOfClasses, loadMnist, subset, toSigned, type ImageSet } from '../../data/index.js';
 import { frechetDistance } from '../../eval/frechet.js';
 import { featureStats } from '../../eval/linalg.js';
@@ -14,19 +12,15 @@ import { buildExperiment, type Experiment, type ExperimentName, type ExperimentS
 import { imageGrid, labelledPanels, writeAtomic, writePng } from './grid.js';
 import { Meter } from './meter.js';
 import { ModelShelf } from './models.js';
-import { batchKit, type RowGroup } from './rows.js';
+import { batchKit } from './rows.js';
 import { runRow, sampleNoise } from './run.js';
-import { pairedFrechetHalfWidth, pairedProportionDiff, pairedShareDiff, type PairedDiff } from './stats.js';
+import { pairedFrechetHalfWidth, pairedProportionDiff, pairedShareDiff } from './stats.js';
 import { findings } from './findings.js';
 import { bestAutoguidanceOf } from './best.js';
 import { experimentMarkdown } from './report.js';
+import type { ExperimentResult, Paired, RowResult } from './results.js';
 
-/** Paired differences a − b between two rows that share their noise. */
-export interface Paired {
-  readonly frechet: PairedDiff;
-  readonly minority?: PairedDiff;
-  readonly accuracy?: PairedDiff;
-}
+export type { ExperimentResult, Paired, RowResult } from './results.js';
 
 /** What is kept of a row for paired comparisons: features and per-sample outcomes, not the images. */
 interface Outcome {
@@ -55,55 +49,10 @@ export interface LabOptions {
   readonly threads?: number;
   readonly gridImages: number;
   readonly log?: (line: string) => void;
-}
-
-export interface RowResult {
-  readonly id: string;
-  readonly name: string;
-  readonly group: RowGroup | 'data';
-  readonly note?: string;
-  readonly steps: number;
-  readonly nfe: number;
-  readonly networkPerImage: number;
-  readonly seconds: number;
-  readonly metrics: RowMetrics;
-  /** Rows with the fixed-point inversion: its residual and where it stopped at the iteration cap. */
-  readonly fixedPoint?: FixedPointSummary;
-  /** Equal-compute rows: T', λ, evaluations per image (CFG batches count twice) and the budget they match. */
-  readonly equalCompute?: EqualComputeSplit;
-  /** Paired differences against the plain strong row (this row minus strong). */
-  readonly vsStrong?: Paired;
-  /** Where the row is judged against another row (guided W2SD rows against CFG): that row and the difference. */
-  readonly compareWith?: string;
-  readonly vsBase?: Paired;
-  readonly grid?: string;
-}
-
-export interface ExperimentResult {
-  readonly name: ExperimentName;
-  readonly title: string;
-  readonly conditional: boolean;
-  readonly pair?: { readonly minority: number; readonly majority: number };
-  readonly settings: {
-    readonly samples: number;
-    readonly steps: number;
-    readonly seed: number;
-    readonly sampler: string;
-    readonly batch: number;
-    readonly prSamples: number;
-    readonly bootstrap: number;
-    readonly cfgScale: number;
-    readonly autoguidanceWeights: readonly number[];
-    readonly fixedPoint: ExperimentSettings['fixedPoint'];
-    readonly models: readonly string[];
-    readonly modelsDir: string;
-  };
-  readonly reference: { readonly name: string; readonly count: number };
-  readonly rows: readonly RowResult[];
-  readonly cosine?: readonly CosinePoint[];
-  readonly findings: readonly string[];
-  readonly wallSeconds: number;
-  readonly compareGrid?: string;
+  /** Samples drawn so far over all rows of this experiment, for a progress bar. */
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** Stops the run between batches once aborted. */
+  readonly signal?: AbortSignal;
 }
 
 function referenceSet(exp: Experiment, split: 'train' | 'test'): ImageSet {
@@ -142,8 +91,10 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
   const per = main.imageShape[0] * main.imageShape[1] * main.imageShape[2];
   const gridsForCompare = new Map<string, Float32Array>();
 
-  for (const row of rowsToRun) {
+  for (const [k, row] of rowsToRun.entries()) {
     const samples = await runRow(row, {
+      onBatch: (done) => o.onProgress?.(k * o.samples + done, rowsToRun.length * o.samples, `${name}: ${row.name}`),
+      signal: o.signal,
       count: o.samples,
       batch: o.batch,
       seed: o.seed,

@@ -1,5 +1,5 @@
 import { describeFixedPoint } from '../../core/fixed-point-summary.js';
-import type { ExperimentResult, RowResult } from './lab.js';
+import type { ExperimentResult, RowResult } from './results.js';
 import type { PairedDiff } from './stats.js';
 
 const pct = (x: number | undefined) => (x === undefined ? '' : `${(100 * x).toFixed(1)} %`);

@@ -20,6 +20,8 @@ export interface RunSettings {
   /** Label of sample i (its class for conditional models, the null label otherwise). */
   readonly labelOf: (i: number) => number;
   readonly onBatch?: (done: number, total: number) => void;
+  /** Checked before every batch: an aborted run stops there. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RowSamples {
@@ -63,6 +65,7 @@ export async function runRow(row: Row, s: RunSettings): Promise<RowSamples> {
   const fp = fixedPointCollector();
   const t0 = performance.now();
   for (let start = 0; start < s.count; start += s.batch) {
+    s.signal?.throwIfAborted();
     const n = Math.min(s.batch, s.count - start);
     const kit = batchKit(labels.slice(start, start + n), meter);
     const method = row.build(kit);

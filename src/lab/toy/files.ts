@@ -1,15 +1,6 @@
-import { mkdir, rename, writeFile, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeOutput } from '../../pipelines/atomic.js';
 
-/** Write to a temporary sibling, then rename: readers never see a half-written table or figure. */
+/** One output file, through the run's output set (all or nothing) or on its own via a temporary sibling. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  writeOutput(path, data);
 }

@@ -33,6 +33,8 @@ export interface ToyLabOptions {
   readonly onProgress?: (done: number, total: number, label: string) => void;
   /** A fixed-point inversion that stops at its iteration cap above tolerance is an error (else it is reported). */
   readonly fixedPointStrict?: boolean;
+  /** Cancels the run at the next model evaluation. */
+  readonly signal?: AbortSignal;
 }
 
 /** Autoguidance weights tried; w = 1 is the strong model alone, w = 2 W2SD's first-order match. */
@@ -148,7 +150,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
   const sampler = samplerByName(o.sampler as SamplerName, { eta: o.eta });
   const builtIn = o.mixtures === undefined;
   const dim = (o.mixtures?.ideal.dim ?? o.dim ?? 2) as 1 | 2;
-  const base = toyProblem({ samples: o.samples, seed: o.seed, dim, mixtures: o.mixtures });
+  const base = toyProblem({ samples: o.samples, seed: o.seed, dim, mixtures: o.mixtures, signal: o.signal });
   const settings = { sampler, steps: o.steps };
   const traj = { ...settings, trajectories: o.trajectories ?? 0 };
   const fixedPoint = { strict: o.fixedPointStrict ?? false };
@@ -177,7 +179,7 @@ export async function runToyLab(o: ToyLabOptions): Promise<ToyLabResult> {
       kind: 'gap',
       parameter: `weak model's mass on ${base.modeNames[target.mode]} (strong: ${target.strongMass})`,
       points: gapGrid(dim).map((m) => {
-        const p = toyProblem({ samples: o.samples, seed: o.seed, dim, weakMass: m });
+        const p = toyProblem({ samples: o.samples, seed: o.seed, dim, weakMass: m, signal: o.signal });
         return { value: m, jobs: [method(p, w2sdRow(p, r))] };
       }),
     });

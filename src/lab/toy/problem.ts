@@ -3,6 +3,7 @@ import { GaussianMixture, gmmDenoiser } from '../../models/gmm.js';
 import type { MixtureTriple } from '../../models/gmm-spec.js';
 import { toyMixtures } from '../../models/gmm-toys.js';
 import { toyReference, type ToyReference } from '../../eval/toy-metrics.js';
+import { cancellable } from './cancel.js';
 
 /** VE Karras schedule for the analytic models (EDM defaults): σ from 80 down to 0.002, then 0. */
 export const SIGMA_MAX = 80;
@@ -46,6 +47,8 @@ export interface ProblemOptions {
   readonly mixtures?: MixtureTriple;
   /** Built-in toys only: the weak model's mass on the under-weighted mode (gap sweep). */
   readonly weakMass?: number;
+  /** Stops the run at the next model evaluation once aborted (and lets signal handlers run meanwhile). */
+  readonly signal?: AbortSignal;
 }
 
 export function toyProblem(o: ProblemOptions): ToyProblem {
@@ -55,6 +58,7 @@ export function toyProblem(o: ProblemOptions): ToyProblem {
   const weak = new GaussianMixture(mixtures.weak);
   const counter = new CallCounter();
   const dim = ideal.dim;
+  const model = (m: GaussianMixture): Denoiser => (o.signal ? cancellable(gmmDenoiser(m), o.signal) : gmmDenoiser(m));
   const normals = (purpose: { step: number }) => (length: number) => gaussian(o.seed, length, 0, purpose);
   return {
     dim,
@@ -64,9 +68,9 @@ export function toyProblem(o: ProblemOptions): ToyProblem {
     weak,
     counter,
     denoisers: {
-      ideal: counter.wrap(gmmDenoiser(ideal), 'ideal'),
-      strong: counter.wrap(gmmDenoiser(strong), 'strong'),
-      weak: counter.wrap(gmmDenoiser(weak), 'weak'),
+      ideal: counter.wrap(model(ideal), 'ideal'),
+      strong: counter.wrap(model(strong), 'strong'),
+      weak: counter.wrap(model(weak), 'weak'),
     },
     reference: toyReference(ideal, ideal.sample(o.samples, normals(REFERENCE_STREAM)).x),
     samples: o.samples,

@@ -2,6 +2,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { InferenceSession } from 'onnxruntime-node';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { fromOrtTensor, toOrtTensor, type FloatOutput, type HostTensor, type IoSpec } from './io.js';
+import { yieldForSignals } from '../event-loop.js';
 import { checkProvider, type ProviderName, type RuntimeOptions } from './providers.js';
 
 /** Time and calls spent inside ORT, so benchmarks can split a step into network time and the rest. */
@@ -54,6 +55,8 @@ export class OnnxSession {
     }
     const wanted = outputNames ?? this.outputs.map((s) => s.name);
     for (const name of wanted) this.output(name);
+    // inference blocks this thread: let signal handlers (Ctrl-C) run between calls
+    await yieldForSignals();
     const t0 = performance.now();
     const result = await this.session.run(ortFeeds, [...wanted]);
     this.stats.ms += performance.now() - t0;
