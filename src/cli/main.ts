@@ -7,6 +7,7 @@ import { registerGenerate } from './generate.js';
 import { registerStart } from './start.js';
 import { registerExperiment } from './experiment.js';
 import { registerReport } from './report.js';
+import { registerScore } from './score.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,6 +23,7 @@ registerGenerate(program);
 registerStart(program);
 registerExperiment(program);
 registerReport(program);
+registerScore(program);
 
 // Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
 process.once('SIGINT', () => {

@@ -1,7 +1,8 @@
 import { join, relative } from 'node:path';
-import { openScorer } from '../eval/scorers/open.js';
+import { openScorer, releaseScorerModels } from '../eval/scorers/open.js';
 import type { ImageScorer } from '../eval/scorers/types.js';
-import { generate, releaseAllSessions, type MethodName, type PairPreset } from '../pipelines/index.js';
+import { forgetSdModels } from '../models/sd/model.js';
+import { generate, type MethodName, type PairPreset } from '../pipelines/index.js';
 import type { InversionKind, SamplerName } from '../core/index.js';
 import { readExperimentConfig, type ResolvedExperiment, type ResolvedSettings } from './config.js';
 import { itemId, type ExperimentItem, type ResultRow, type ResultStore } from './types.js';
@@ -34,8 +35,10 @@ export async function createContext(config: string | ResolvedExperiment, opts: C
   return { experiment, scorers, threads, signal: opts.signal };
 }
 
+/** Releases every model of the process (SD sessions are process-wide, like the scorers'). */
 export async function closeContext(_ctx: RunContext): Promise<void> {
-  await releaseAllSessions();
+  forgetSdModels();
+  await releaseScorerModels();
 }
 
 /** methods × prompts × seeds, prompt-major (so a partial run has complete pairs for the first prompts). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSession, type OnnxSession } from '../../models/onnx/session.js';
+import { openSession, releaseAllSessions, type OnnxSession } from '../../models/onnx/session.js';
 import type { RuntimeOptions } from '../../models/onnx/providers.js';
 import { ClipModel, assertFiniteArray, rowCosines } from './clip.js';
 import type { ImageScorer, ScoreInput } from './types.js';
@@ -38,8 +38,10 @@ function clipModel(dir: string, runtime: RuntimeOptions): Promise<ClipModel> {
   return m;
 }
 
-export function forgetScorerModels(): void {
+/** Forgets the opened scorer models and releases every ONNX session (sessions are shared process-wide). */
+export async function releaseScorerModels(): Promise<void> {
   clipModels.clear();
+  await releaseAllSessions();
 }
 
 async function openHead(path: string): Promise<OnnxSession> {
