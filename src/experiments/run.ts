@@ -6,6 +6,7 @@ import { forgetSdModels } from '../models/sd/model.js';
 import { generate, type MethodName, type PairPreset } from '../pipelines/index.js';
 import type { InversionKind, SamplerName } from '../core/index.js';
 import { readExperimentConfig, type ResolvedExperiment, type ResolvedSettings } from './config.js';
+import { alive } from './process.js';
 import { itemId, type ExperimentItem, type ResultRow, type ResultStore } from './types.js';
 
 /*
@@ -118,14 +119,6 @@ export async function runItem(ctx: RunContext, item: ExperimentItem): Promise<Re
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A process killed while writing a PNG leaves its temporary (`.<name>.<pid>.<time>.tmp`, see
