@@ -6,6 +6,9 @@ import { registerLab } from './lab.js';
 import { registerGenerate } from './generate.js';
 import { registerStart } from './start.js';
 import { installSignalHandlers } from './cancel.js';
+import { registerExperiment } from './experiment.js';
+import { registerReport } from './report.js';
+import { registerScore } from './score.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,6 +22,9 @@ registerToy(program);
 registerLab(program);
 registerGenerate(program);
 registerStart(program);
+registerExperiment(program);
+registerReport(program);
+registerScore(program);
 
 // Ctrl-C / SIGTERM: abort the run, remove what its output sets staged, leave with 130 / 143 (cancel.ts)
 installSignalHandlers();
