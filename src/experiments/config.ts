@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { INVERSIONS, SAMPLERS } from '../core/index.js';
-import { METHODS, PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeSteps, readSdFolder, resolvePair, type PairPreset } from '../pipelines/index.js';
+import { METHODS, PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeFor, readSdFolder, resolvePair, type PairPreset } from '../pipelines/index.js';
 import { matchedGuidance, scheduleFor } from './matching.js';
 import { loadPromptSet, type Prompt } from './prompts.js';
 import { LABEL, PROMPT_SETS, SCORER_KINDS, type ExperimentConfig, type MethodSettings, type MethodSpec, type ScorerSpec } from './types.js';
@@ -150,12 +150,15 @@ export function resolveExperiment(raw: unknown, configPath: string): ResolvedExp
   if (scorerNames.size !== scorers.length) fail('scorers', 'a name appears twice');
 
   const methods = new Map<string, ResolvedSettings>();
+  // the legs' scales only (models and prompts do not change what a leg costs)
+  const legsOf = (pair: string | undefined, mainGuidance: number, strongGuidance?: number, weakGuidance?: number) =>
+    resolvePair({ preset: pair as PairPreset | undefined, model, weakModel: model, prompt: 'x', weakPrompt: 'x', mainGuidance, strongGuidance, weakGuidance });
   const resolveSpec = (s: MethodSpec, guidance: number): ResolvedSettings => {
     const w = `methods[${specs.indexOf(s)}] (${s.name})`;
     const mSteps = s.steps ?? steps;
     const reflecting = REFLECTING.includes(s.method);
-    const ec = s.equalCompute ? equalComputeSteps(mSteps) : undefined;
     if (s.equalCompute && !reflecting) fail(w, `equalCompute applies to ${REFLECTING.join(', ')}, not ${s.method}`);
+    const ec = s.equalCompute ? equalComputeFor(legsOf(s.pair, guidance, s.strongGuidance, s.weakGuidance), mSteps, s.repeats ?? 1, s.method === 'self-reflection') : undefined;
     const lambda = reflecting ? (ec ? ec.lambda : s.lambda ?? mSteps - 1) : undefined;
     if (lambda !== undefined && lambda >= (ec ? ec.steps : mSteps)) fail(w, `lambda ${lambda}: expected 0 ≤ λ < T = ${mSteps}`);
     const weak = s.weakModel !== undefined ? folder(s.weakModel, `${w}.weakModel`, base) : weakModel;
@@ -196,7 +199,7 @@ export function resolveExperiment(raw: unknown, configPath: string): ResolvedExp
     if (!target || !REFLECTING.includes(target.method)) fail(w, `matchedTo ${JSON.stringify(s.matchedTo)}: expected the label of a w2sd, s2wd or self-reflection row with a numeric guidance`);
     const legs = resolvePair({ preset: target.pair as PairPreset | undefined, model, weakModel: target.weakModel, prompt: 'x', weakPrompt: 'x', mainGuidance: target.guidance, strongGuidance: target.strongGuidance, weakGuidance: target.weakGuidance });
     const selfRefl = target.method === 'self-reflection';
-    const ec = target.equalCompute ? equalComputeSteps(target.steps) : undefined;
+    const ec = target.equalCompute ? equalComputeFor(legs, target.steps, target.repeats ?? 1, selfRefl) : undefined;
     const tSteps = ec ? ec.steps : target.steps;
     const m = matchedGuidance(
       { mainGuidance: target.guidance!, strongGuidance: legs.strong.guidance, weakGuidance: selfRefl ? legs.strong.guidance : legs.weak.guidance, steps: tSteps, lambda: target.lambda!, repeats: target.repeats },

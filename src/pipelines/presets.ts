@@ -1,4 +1,5 @@
 import type { LegSpec } from './legs.js';
+import { equalComputeSplit, type EqualComputeSplit } from '../core/methods.js';
 
 /**
  * The paper's training-free pairs (W2SD, Bai et al. 2025, §4–5 and PAPER-NOTES §11): which legs differ and
@@ -83,4 +84,18 @@ export function resolvePair(r: PairRequest): PairLegs {
     strong: { model: strongModel, guidance: r.strongGuidance ?? d.strong, prompt: r.prompt, negativePrompt: neg },
     weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg },
   };
+}
+
+/** Evaluations per item a leg costs at its scale: one at 0 or 1 (a single half), two otherwise (a CFG batch of 2B). */
+export const legHalves = (guidance: number): 1 | 2 => (guidance === 0 || guidance === 1 ? 1 : 2);
+
+/**
+ * The T′ and λ at which a reflection method over these legs costs per item what the main leg's T steps cost
+ * (core equalComputeSplit; paper §5.2). Self-reflection reflects with the strong leg twice.
+ */
+export function equalComputeFor(legs: PairLegs, steps: number, repeats = 1, selfReflection = false): EqualComputeSplit {
+  const main = legHalves(legs.main.guidance);
+  const strong = legHalves(legs.strong.guidance);
+  const weak = selfReflection ? strong : legHalves(legs.weak.guidance);
+  return equalComputeSplit(steps * main, { main, strong, weak }, repeats);
 }

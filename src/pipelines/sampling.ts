@@ -25,6 +25,7 @@ import {
 } from '../core/index.js';
 import type { OnnxSession } from '../models/onnx/session.js';
 import { encodeLeg, legDenoiser, type BuiltLeg, type EncodedLeg, type LegContext } from './legs.js';
+import { legHalves } from './presets.js';
 import type { LegRole, Request } from './request.js';
 
 export type Legs<T> = Partial<Record<LegRole, T>>;
@@ -90,7 +91,7 @@ export function planSampling(req: Request, legs: Legs<BuiltLeg>, scheduler: Sche
   const settings = { inversion: req.inversion, repeats: s.repeats, x0 };
   // equal compute (core equalCompute): the split spends what CFG's T steps cost per item, a CFG batch of 2B
   // counting as two evaluations, so each leg costs the halves its scale runs
-  const halves = (role: LegRole) => (req.legs[role].guidance === 0 || req.legs[role].guidance === 1 ? 1 : 2);
+  const halves = (role: LegRole) => legHalves(req.legs[role].guidance);
   const eq = (legs: { main: Denoiser; strong: Denoiser; weak: Denoiser }, costs: { strong: number; weak: number }) =>
     equalCompute(req.method, legs, settings, { costs: { main: halves('main'), ...costs } });
   const fixedLambda = s.lambda ?? req.steps - 1;
