@@ -120,6 +120,8 @@ export function matchLora(lora: LoraFile, models: readonly ComponentModel[], not
     byComponent.set(component, matched);
     report.push({ component, modules: mods.length, matched: matched.length, initializers, skipped: false });
   }
+  const needsConfig = errors.filter((e) => e.includes('LDM/SGM layout'));
+  if (needsConfig.length > 0) throw new LoraMatchError(`LoRA ${lora.path}: ${needsConfig[0]} (${needsConfig.length} LDM-named keys)`);
   if (errors.length > 0) {
     const shown = errors.slice(0, 5).join('; ');
     const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
