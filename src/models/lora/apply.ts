@@ -5,6 +5,7 @@ import { checkUnetLayout, type UnetLayout } from './ldm.js';
 import { formatReport, matchLora, type LoraMatch } from './match.js';
 import { mergedInitializers } from './merge.js';
 import { OnnxWeights } from './onnx-weights.js';
+import { writeRuntimeScaleModel } from './runtime.js';
 import { writeOnnxWithInitializers } from './write.js';
 
 /** A LoRA file and the scale s of W + s·(alpha/rank)·up·down. */
@@ -96,6 +97,37 @@ export function mergeLoraIntoOnnx(o: MergeOptions): MergeResult {
     const replaced = mergedInitializers(weights, component, matches.map((match, i) => ({ match, scale: o.loras[i].scale })));
     const written = writeOnnxWithInitializers(weights, replaced, o.out);
     return { component, ...written, matches, initializers: replaced.size };
+  } finally {
+    for (const f of files) f.file.close();
+  }
+}
+
+export interface RuntimeModelOptions {
+  readonly model: string;
+  readonly loras: readonly string[];
+  readonly out: string;
+  readonly component?: LoraComponent;
+  readonly unetConfig?: string;
+  readonly log?: (msg: string) => void;
+}
+
+/**
+ * Writes MODEL with each LoRA as a side branch whose scale is the runtime input `lora_scale.k` (float32
+ * [batch], k = the LoRA's position): one session for every scale. Matched and checked like a merge.
+ */
+export function writeRuntimeLoraModel(o: RuntimeModelOptions): MergeResult & { branches: number } {
+  if (o.loras.length === 0) throw new Error('a runtime-scale LoRA model needs at least one LoRA file');
+  const weights = OnnxWeights.load(o.model);
+  const component = o.component ?? guessComponent(weights);
+  const layout = o.unetConfig ? checkUnetLayout(JSON.parse(readFileSync(o.unetConfig, 'utf8')), o.unetConfig) : component === 'unet' ? unetLayoutBeside(o.model) : undefined;
+  const { files, matches } = matchAll(weights, component, o.loras.map((path) => ({ path, scale: 1 })), layout);
+  try {
+    for (const m of matches) {
+      o.log?.(`${m.lora.path}: ${formatReport(m)}`);
+      for (const n of m.notes) o.log?.(`note: ${n}`);
+    }
+    const written = writeRuntimeScaleModel(weights, component, matches, o.out);
+    return { component, ...written, matches, initializers: 0 };
   } finally {
     for (const f of files) f.file.close();
   }

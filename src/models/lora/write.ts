@@ -13,9 +13,15 @@ function same(a: string, b: string): boolean {
  * Writes the model with some initializers replaced, leaving the source untouched. A model with external data
  * gets its own data file beside the output (`<out>_data`, e.g. model.onnx → model.onnx_data, as optimum names
  * it), every external tensor copied one at a time. Both files are written under temporary names and renamed
- * only when complete, so an error leaves neither behind.
+ * only when complete, so an error leaves neither behind. `rewrite` may change the graph (nodes, inputs, small
+ * added initializers) after the weights are in place.
  */
-export function writeOnnxWithInitializers(weights: OnnxWeights, replaced: ReadonlyMap<string, Uint8Array>, out: string): { model: string; data?: string } {
+export function writeOnnxWithInitializers(
+  weights: OnnxWeights,
+  replaced: ReadonlyMap<string, Uint8Array>,
+  out: string,
+  rewrite?: (graph: onnxProto.onnx.IGraphProto) => onnxProto.onnx.IGraphProto,
+): { model: string; data?: string } {
   const outPath = resolve(out);
   const graph = weights.model.graph!;
   const externals = (graph.initializer ?? []).filter((t) => weights.externalOf(t) !== undefined);
@@ -57,7 +63,8 @@ export function writeOnnxWithInitializers(weights: OnnxWeights, replaced: Readon
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
-    const model = { ...weights.model, graph: { ...graph, initializer } };
+    const g = { ...graph, initializer };
+    const model = { ...weights.model, graph: rewrite ? rewrite(g) : g };
     const bytes = onnx.ModelProto.encode(model).finish();
     const mfd = openSync(tmpModel, 'wx');
     try {
