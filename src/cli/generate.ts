@@ -4,6 +4,7 @@ import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../c
 import { PROVIDERS, parseProvider } from '../models/onnx/providers.js';
 import { METHODS, generate, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from '../pipelines/txt2img.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
+import { parseLoraSpec } from '../models/lora/apply.js';
 
 interface RawOptions {
   model: string;
@@ -33,6 +34,10 @@ interface RawOptions {
   out: string;
   json?: boolean;
   progress: boolean;
+  lora?: string[];
+  loraMainScale?: string;
+  loraStrongScale?: string;
+  loraWeakScale?: string;
 }
 
 function number(value: string | undefined, name: string, integer = false): number | undefined {
@@ -77,7 +82,15 @@ export function toGenerateOptions(raw: RawOptions): GenerateOptions {
     autoguidanceWeight: number(raw.agWeight, '--ag-weight'),
     runtime: { provider: parseProvider(raw.provider), ...(threads !== undefined ? { threads } : {}) },
     output: raw.out,
+    ...loraOptions(raw),
   };
+}
+
+function loraOptions(raw: RawOptions): Pick<GenerateOptions, 'loras' | 'loraScales'> {
+  const loras = raw.lora?.map((f) => parseLoraSpec(f));
+  const scales = { main: number(raw.loraMainScale, '--lora-main-scale'), strong: number(raw.loraStrongScale, '--lora-strong-scale'), weak: number(raw.loraWeakScale, '--lora-weak-scale') };
+  const anyScale = Object.values(scales).some((v) => v !== undefined);
+  return { ...(loras ? { loras } : {}), ...(anyScale ? { loraScales: scales } : {}) };
 }
 
 /** Step, model evaluations and ETA on stderr (stdout stays clean for --json). */
@@ -189,6 +202,10 @@ export function registerGenerate(program: Command, io: GenerateIo = STDIO): Comm
     .option('--ag-weight <w>', 'autoguidance weight w in D_w + w(D_s − D_w)', '2')
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, 'cpu')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
+    .option('--lora <file[:scale]>', 'LoRA .safetensors (kohya or diffusers/PEFT), merged at the scale (default 1); repeatable; with --pair lora the pair’s LoRA', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--lora-main-scale <s>', 'lora pair: main leg’s LoRA scale (default 0.8)')
+    .option('--lora-strong-scale <s>', 'lora pair: strong leg’s LoRA scale (default 0.8)')
+    .option('--lora-weak-scale <s>', 'lora pair: weak leg’s LoRA scale (default -1.5)')
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option('--no-progress', 'no progress bar')
     .action((raw: RawOptions) => action(raw, io));

@@ -16,6 +16,8 @@ export interface LegSpec {
   readonly prompt: string;
   /** undefined: no negative prompt (SDXL then uses zeros when its config says so); "" encodes the empty text. */
   readonly negativePrompt?: string;
+  /** Scales of a runtime-scale LoRA folder's LoRAs for this leg (the lora pair: strong +0.8, weak −1.5). */
+  readonly loraScales?: readonly number[];
 }
 
 export interface LegContext {
@@ -36,7 +38,7 @@ export interface BuiltLeg {
   readonly denoiser: Denoiser;
 }
 
-function toCondition(e: PromptEmbeds, timeIds: number[] | undefined): UnetCondition {
+function toCondition(e: PromptEmbeds, timeIds: number[] | undefined, loraScales: readonly number[] = []): UnetCondition {
   const B = e.dims[0];
   return {
     hidden: e.hidden,
@@ -45,6 +47,7 @@ function toCondition(e: PromptEmbeds, timeIds: number[] | undefined): UnetCondit
     textEmbedsDim: e.pooledDim,
     timeIds: timeIds ? Float32Array.from({ length: B * timeIds.length }, (_, i) => timeIds[i % timeIds.length]) : undefined,
     timeIdsDim: timeIds?.length,
+    loraScales: loraScales.map((s) => new Float32Array(B).fill(s)),
   };
 }
 
@@ -65,16 +68,16 @@ export async function buildLeg(spec: LegSpec, ctx: LegContext): Promise<BuiltLeg
   const needCond = spec.guidance !== 0;
   const needUncond = spec.guidance !== 1;
   const condEmbeds = needCond || (needUncond && spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt)
-    ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn)
+    ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn, spec.loraScales)
     : undefined;
   let uncondEmbeds: PromptEmbeds | undefined;
   if (needUncond) {
     uncondEmbeds = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt
       ? zeroEmbedsLike(condEmbeds!)
-      : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);
+      : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn, spec.loraScales);
   }
-  const cond = condEmbeds && toCondition(condEmbeds, timeIds);
-  const uncond = uncondEmbeds && toCondition(uncondEmbeds, timeIds);
+  const cond = condEmbeds && toCondition(condEmbeds, timeIds, spec.loraScales);
+  const uncond = uncondEmbeds && toCondition(uncondEmbeds, timeIds, spec.loraScales);
   // diffusers' order: unconditional half first
   const both = cond && uncond ? stackConditions([uncond, cond]) : undefined;
   const network: DiscreteGuidedModel = {

@@ -32,7 +32,9 @@ import type { DecodedImage } from '../models/sd/vae.js';
 import { writeFilesAtomically } from './atomic.js';
 import { buildLeg, type BuiltLeg, type LegSpec } from './legs.js';
 import { asciiJson, encodePng } from './png.js';
-import { PAPER_MAIN_GUIDANCE, equalComputeSteps, resolvePair, type PairPreset } from './presets.js';
+import { PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeSteps, resolvePair, type PairPreset, type PairRequest } from './presets.js';
+import type { LoraSpec } from '../models/lora/apply.js';
+import { loraModelFolder } from './lora.js';
 
 /** What to sample with: the baselines of the paper's comparisons and W2SD itself. */
 export const METHODS = ['cfg', 'plain', 'w2sd', 's2wd', 'self-reflection', 'autoguidance'] as const;
@@ -71,6 +73,10 @@ export interface GenerateOptions {
   readonly equalCompute?: boolean;
   /** Autoguidance weight w in D_w + w·(D_s − D_w); 2 is the paper's Table 15 setting ("w = 1" there). */
   readonly autoguidanceWeight?: number;
+  /** LoRA files applied to `model`: merged at their scales, or with `pair: 'lora'` one file at the legs' scales. */
+  readonly loras?: readonly LoraSpec[];
+  /** The lora pair's scales (defaults main 0.8, strong +0.8, weak −1.5: the official code's). */
+  readonly loraScales?: PairRequest['loraScales'];
   readonly runtime?: RuntimeOptions;
   /** PNG path; with batch > 1, `-0`, `-1`, … are added before `.png`. Absent: nothing is written. */
   readonly output?: string;
@@ -202,7 +208,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   if (!METHODS.includes(method)) throw new Error(`method: expected one of ${METHODS.join(', ')}, got ${JSON.stringify(method)}`);
   const inversion = o.inversion ?? 'ddim';
   if (!INVERSIONS.includes(inversion)) throw new Error(`inversion: expected one of ${INVERSIONS.join(', ')}, got ${JSON.stringify(inversion)}`);
-  const pairLegs = resolvePair({
+  if (o.pair === 'lora' && (o.weakModel !== undefined || o.strongModel !== undefined)) throw new Error('the lora pair runs every leg on --model; --weak-model and --strong-model do not apply');
+  const request: PairRequest = {
     preset: o.pair,
     model: o.model,
     strongModel: o.strongModel,
@@ -213,10 +220,14 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     mainGuidance: method === 'plain' ? 1 : o.guidance ?? PAPER_MAIN_GUIDANCE,
     strongGuidance: o.strongGuidance,
     weakGuidance: o.weakGuidance,
-  });
+    loraScales: o.loraScales,
+  };
+  resolvePair(request); // every pair option checked before any LoRA is applied
+  const model = loraModelFolder(o.model, o.loras, o.pair, warn);
+  const pairLegs = resolvePair({ ...request, model });
   const used = legsUsed(method);
   if (used.includes('weak') && !hasPair) {
-    throw new Error(`method ${method} needs a pair: give --pair (weights, guidance, prompt, cumulative) or a weak leg (--weak-model, --weak-guidance, --weak-prompt)`);
+    throw new Error(`method ${method} needs a pair: give --pair (${PAIR_PRESETS.join(', ')}) or a weak leg (--weak-model, --weak-guidance, --weak-prompt)`);
   }
   if (o.equalCompute && !['w2sd', 's2wd', 'self-reflection'].includes(method)) {
     throw new Error(`equal compute applies to reflection methods (w2sd, s2wd, self-reflection), not ${method}`);
@@ -224,7 +235,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const runtime = o.runtime ?? {};
 
   // Open the folders (configs and files only) and fix the geometry before loading any network.
-  const mainModel = openSdModel(o.model, runtime, { vaeDecoder: true });
+  const mainModel = openSdModel(model, runtime, { vaeDecoder: true });
   // only the main folder decodes: a strong or weak folder may come without a VAE decoder
   const legModels = used.map((role) => ({ role, model: openSdModel(pairLegs[role].model, runtime, { vaeDecoder: false }) }));
   const space = await checkLatentSpaces(mainModel, legModels, warn);

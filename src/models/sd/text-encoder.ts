@@ -1,6 +1,7 @@
 import type { OnnxSession } from '../onnx/session.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { truncationWarning } from '../tokenizer/clip.js';
+import { isLoraScaleInput } from './unet.js';
 
 /** What a UNet is conditioned on for a batch of prompts. */
 export interface PromptEmbeds {
@@ -42,7 +43,7 @@ function outputFor(stage: TextEncoderStage): string {
  * Runs one or two CLIP text encoders on a batch of prompts. Identical prompts in a batch are encoded once.
  * `warn` receives a message for every prompt cut at the tokenizer's length.
  */
-export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void): Promise<PromptEmbeds> {
+export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void, loraScales: readonly number[] = []): Promise<PromptEmbeds> {
   const unique = [...new Set(prompts)];
   const parts: Float32Array[][] = [];
   const widths: number[] = [];
@@ -62,7 +63,14 @@ export async function encodePrompts(stages: readonly TextEncoderStage[], prompts
     if (stage.pooled && !stage.session.outputs.some((o) => o.name === 'text_embeds')) {
       throw new Error(`${stage.session.path}: SDXL's second text encoder must output text_embeds (CLIPTextModelWithProjection)`);
     }
-    const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, names);
+    const feeds: Record<string, { data: Int32Array | Float32Array; dims: number[] }> = { input_ids: { data: ids, dims: [unique.length, maxLength] } };
+    // a runtime-scale LoRA encoder: the leg's scale for every prompt
+    for (const name of stage.session.inputs.map((i) => i.name).filter(isLoraScaleInput)) {
+      const s = loraScales[Number(name.slice('lora_scale.'.length))];
+      if (s === undefined) throw new Error(`${stage.session.path}: input ${name} (a runtime-scale LoRA) needs the leg's LoRA scale`);
+      feeds[name] = { data: new Float32Array(unique.length).fill(s), dims: [unique.length] };
+    }
+    const out = await stage.session.run(feeds, names);
     const h = out[hiddenName];
     if (h.dims.length !== 3 || h.dims[0] !== unique.length) {
       throw new Error(`${stage.session.path}: ${hiddenName} has shape [${h.dims.join(', ')}], expected [${unique.length}, ${maxLength}, D]`);
