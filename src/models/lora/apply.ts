@@ -79,27 +79,40 @@ export function matchAll(weights: OnnxWeights, component: LoraComponent, specs: 
 }
 
 /**
- * `w2sd lora merge`: writes MODEL with every targeted W replaced by W + s·(alpha/rank)·up·down (several LoRAs
- * add up). Everything is matched and checked first; MODEL is never modified; on error nothing is written.
+ * Loads one component's model and matches the LoRAs against it (everything checked before any weight is read),
+ * logs the match reports, runs `write` and closes the LoRA files.
  */
-export function mergeLoraIntoOnnx(o: MergeOptions): MergeResult {
-  if (o.loras.length === 0) throw new Error('lora merge: at least one LoRA file is needed');
+function withMatched<T>(
+  o: { model: string; component?: LoraComponent; unetConfig?: string; log?: (msg: string) => void },
+  specs: readonly LoraSpec[],
+  write: (weights: OnnxWeights, component: LoraComponent, matches: LoraMatch[]) => T,
+): T & { component: LoraComponent; matches: LoraMatch[] } {
   if (o.component !== undefined && !COMPONENTS.includes(o.component)) throw new Error(`--component: expected one of ${COMPONENTS.join(', ')}, got ${JSON.stringify(o.component)}`);
   const weights = OnnxWeights.load(o.model);
   const component = o.component ?? guessComponent(weights);
   const layout = o.unetConfig ? checkUnetLayout(JSON.parse(readFileSync(o.unetConfig, 'utf8')), o.unetConfig) : component === 'unet' ? unetLayoutBeside(o.model) : undefined;
-  const { files, matches } = matchAll(weights, component, o.loras, layout);
+  const { files, matches } = matchAll(weights, component, specs, layout);
   try {
     for (const m of matches) {
       o.log?.(`${m.lora.path}: ${formatReport(m)}`);
       for (const n of m.notes) o.log?.(`note: ${n}`);
     }
-    const replaced = mergedInitializers(weights, component, matches.map((match, i) => ({ match, scale: o.loras[i].scale })));
-    const written = writeOnnxWithInitializers(weights, replaced, o.out);
-    return { component, ...written, matches, initializers: replaced.size };
+    return { ...write(weights, component, matches), component, matches };
   } finally {
     for (const f of files) f.file.close();
   }
+}
+
+/**
+ * `w2sd lora merge`: writes MODEL with every targeted W replaced by W + s·(alpha/rank)·up·down (several LoRAs
+ * add up). Everything is matched and checked first; MODEL is never modified; on error nothing is written.
+ */
+export function mergeLoraIntoOnnx(o: MergeOptions): MergeResult {
+  if (o.loras.length === 0) throw new Error('lora merge: at least one LoRA file is needed');
+  return withMatched(o, o.loras, (weights, component, matches) => {
+    const replaced = mergedInitializers(weights, component, matches.map((match, i) => ({ match, scale: o.loras[i].scale })));
+    return { ...writeOnnxWithInitializers(weights, replaced, o.out), initializers: replaced.size };
+  });
 }
 
 export interface RuntimeModelOptions {
@@ -117,18 +130,8 @@ export interface RuntimeModelOptions {
  */
 export function writeRuntimeLoraModel(o: RuntimeModelOptions): MergeResult & { branches: number } {
   if (o.loras.length === 0) throw new Error('a runtime-scale LoRA model needs at least one LoRA file');
-  const weights = OnnxWeights.load(o.model);
-  const component = o.component ?? guessComponent(weights);
-  const layout = o.unetConfig ? checkUnetLayout(JSON.parse(readFileSync(o.unetConfig, 'utf8')), o.unetConfig) : component === 'unet' ? unetLayoutBeside(o.model) : undefined;
-  const { files, matches } = matchAll(weights, component, o.loras.map((path) => ({ path, scale: 1 })), layout);
-  try {
-    for (const m of matches) {
-      o.log?.(`${m.lora.path}: ${formatReport(m)}`);
-      for (const n of m.notes) o.log?.(`note: ${n}`);
-    }
-    const written = writeRuntimeScaleModel(weights, component, matches, o.out);
-    return { component, ...written, matches, initializers: 0 };
-  } finally {
-    for (const f of files) f.file.close();
-  }
+  return withMatched(o, o.loras.map((path) => ({ path, scale: 1 })), (weights, component, matches) => ({
+    ...writeRuntimeScaleModel(weights, component, matches, o.out),
+    initializers: 0,
+  }));
 }
