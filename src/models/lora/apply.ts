@@ -42,15 +42,19 @@ export function unetLayoutBeside(modelPath: string): UnetLayout | undefined {
   return 'block_out_channels' in cfg ? checkUnetLayout(cfg, p) : undefined;
 }
 
-export interface MergeOptions {
+/** The model a LoRA goes into and where the result is written. */
+export interface LoraTarget {
   readonly model: string;
-  readonly loras: readonly LoraSpec[];
   readonly out: string;
   /** Default: from the model's inputs. */
   readonly component?: LoraComponent;
   /** Default: config.json beside the model when it has the UNet's block layout. */
   readonly unetConfig?: string;
   readonly log?: (msg: string) => void;
+}
+
+export interface MergeOptions extends LoraTarget {
+  readonly loras: readonly LoraSpec[];
 }
 
 export interface MergeResult {
@@ -83,7 +87,7 @@ export function matchAll(weights: OnnxWeights, component: LoraComponent, specs: 
  * logs the match reports, runs `write` and closes the LoRA files.
  */
 function withMatched<T>(
-  o: { model: string; component?: LoraComponent; unetConfig?: string; log?: (msg: string) => void },
+  o: LoraTarget,
   specs: readonly LoraSpec[],
   write: (weights: OnnxWeights, component: LoraComponent, matches: LoraMatch[]) => T,
 ): T & { component: LoraComponent; matches: LoraMatch[] } {
@@ -115,13 +119,8 @@ export function mergeLoraIntoOnnx(o: MergeOptions): MergeResult {
   });
 }
 
-export interface RuntimeModelOptions {
-  readonly model: string;
+export interface RuntimeModelOptions extends LoraTarget {
   readonly loras: readonly string[];
-  readonly out: string;
-  readonly component?: LoraComponent;
-  readonly unetConfig?: string;
-  readonly log?: (msg: string) => void;
 }
 
 /**
