@@ -31,6 +31,7 @@ await optional('toy', './toy.js', 'benchToy');
 await optional('sd', './sd.js', 'benchSd');
 await optional('mnist', './mnist.js', 'benchMnist');
 await optional('eval', './eval.js', 'benchEval');
+await optional('lora', './lora.js', 'benchLora');
 
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
 for (const s of sections) {

@@ -44,7 +44,7 @@ test('cli: w2sd generate --json runs a cumulative pair and summarises it', async
 test('cli: bad values are refused with the option named', async () => {
   const base = ['--model', model, '--prompt', 'x', '--out', join(tmp, 'b.png')];
   await assert.rejects(run([...base, '--steps', 'ten']), /--steps: expected an integer from 1 to 1000, got "ten"/);
-  await assert.rejects(run([...base, '--pair', 'lora']), /--pair: expected one of weights, guidance, prompt, cumulative/);
+  await assert.rejects(run([...base, '--pair', 'moe']), /--pair: expected one of weights, guidance, prompt, cumulative, lora/);
   await assert.rejects(run([...base, '--provider', 'tpu']), /execution provider 'tpu'/);
   if (process.platform === 'linux') await assert.rejects(run([...base, '--provider', 'coreml', '--steps', '1', '--width', '16', '--height', '16']), /'coreml' is not available/);
   await assert.rejects(run([...base, '--model', join(tmp, 'nowhere')]), /model folder not found/);

@@ -13,6 +13,7 @@ import { runSignal } from './cancel.js';
 import { checkOutputFile, readTextFile } from './paths.js';
 import { defaultedScheduleFields, parseSchedulerConfig } from '../core/schedules/config.js';
 import { OptionError, parseEnum, parseInteger, parseNumber } from './validate.js';
+import { parseLoraSpec } from '../models/lora/apply.js';
 
 interface RawOptions {
   model: string;
@@ -45,6 +46,10 @@ interface RawOptions {
   guidanceRescale?: string;
   clipSkip?: string;
   maxMemory?: string;
+  lora?: string[];
+  loraMainScale?: string;
+  loraStrongScale?: string;
+  loraWeakScale?: string;
 }
 
 /** Documented ranges of `w2sd generate` (docs/RELIABILITY.md); sizes must also be multiples of 8 × the VAE factor. */
@@ -58,6 +63,7 @@ export const GENERATE_RANGES = {
   threads: { min: 1, max: 256 },
   guidanceRescale: { min: 0, max: 1 },
   clipSkip: { min: 0, max: 64 },
+  loraScale: { min: -100, max: 100 },
 } as const;
 
 const opt = <T>(v: string | undefined, parse: (s: string) => T): T | undefined => (v === undefined ? undefined : parse(v));
@@ -144,8 +150,21 @@ export function generatePlan(raw: RawOptions, given: ReadonlySet<string>): { opt
     output: raw.out,
     guidanceRescale: opt(raw.guidanceRescale, (v) => parseNumber(v, '--guidance-rescale', R.guidanceRescale)),
     clipSkip: opt(raw.clipSkip, (v) => parseInteger(v, '--clip-skip', R.clipSkip)),
+    ...loraOptions(raw),
   };
   return { options, warnings };
+}
+
+function loraOptions(raw: RawOptions): Pick<GenerateOptions, 'loras' | 'loraScales'> {
+  const loras = raw.lora?.map((f) => parseLoraSpec(f));
+  const R = GENERATE_RANGES.loraScale;
+  const scales = {
+    main: opt(raw.loraMainScale, (v) => parseNumber(v, '--lora-main-scale', R)),
+    strong: opt(raw.loraStrongScale, (v) => parseNumber(v, '--lora-strong-scale', R)),
+    weak: opt(raw.loraWeakScale, (v) => parseNumber(v, '--lora-weak-scale', R)),
+  };
+  const anyScale = Object.values(scales).some((v) => v !== undefined);
+  return { ...(loras ? { loras } : {}), ...(anyScale ? { loraScales: scales } : {}) };
 }
 
 /** Step, model evaluations and ETA on stderr (stdout stays clean for --json). */
@@ -258,6 +277,10 @@ export function registerGenerate(program: Command, io: GenerateIo = STDIO): Comm
     .option('--ag-weight <w>', 'autoguidance weight w in D_w + w(D_s − D_w)', '2')
     .option('--provider <name>', `execution provider: ${PROVIDERS.join(', ')}`, 'cpu')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
+    .option('--lora <file[:scale]>', 'LoRA .safetensors (kohya or diffusers/PEFT), merged at the scale (default 1); repeatable; with --pair lora the pair’s LoRA', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--lora-main-scale <s>', 'lora pair: main leg’s LoRA scale (default 0.8)')
+    .option('--lora-strong-scale <s>', 'lora pair: strong leg’s LoRA scale (default 0.8)')
+    .option('--lora-weak-scale <s>', 'lora pair: weak leg’s LoRA scale (default -1.5)')
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option('--no-progress', 'no progress bar')
     .option('--guidance-rescale <φ>', 'diffusers’ guidance_rescale in [0, 1] on every leg that runs both CFG halves (default 0: off)')

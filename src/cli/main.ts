@@ -9,6 +9,7 @@ import { installSignalHandlers } from './cancel.js';
 import { registerExperiment } from './experiment.js';
 import { registerReport } from './report.js';
 import { registerScore } from './score.js';
+import { registerLora } from './lora.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,6 +26,7 @@ registerStart(program);
 registerExperiment(program);
 registerReport(program);
 registerScore(program);
+registerLora(program);
 
 // Ctrl-C / SIGTERM: abort the run, remove what its output sets staged, leave with 130 / 143 (cancel.ts)
 installSignalHandlers();

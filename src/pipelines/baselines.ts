@@ -53,7 +53,9 @@ export function baselineRows(): BaselineRow[] {
 }
 
 function leg(l: LegSpec | undefined): string {
-  return l ? `\`${l.model}\` · \`${l.prompt}\` @ ${l.guidance}` : '—';
+  if (!l) return '—';
+  const lora = l.loraScales?.length ? ` · LoRA ${l.loraScales.map((v) => (v > 0 ? `+${v}` : `${v}`)).join(', ')}` : '';
+  return `\`${l.model}\` · \`${l.prompt}\`${lora} @ ${l.guidance}`;
 }
 
 /** The table as docs/SD.md shows it (Markdown). */

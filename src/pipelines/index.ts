@@ -10,3 +10,11 @@ export { loadClipTokenizer, loadClipTokenizerFile } from '../models/tokenizer/lo
 export { ClipTokenizer } from '../models/tokenizer/clip.js';
 export { openSession, releaseAllSessions, OnnxSession } from '../models/onnx/session.js';
 export { PROVIDERS, parseProvider, checkProvider, type ProviderName, type RuntimeOptions } from '../models/onnx/providers.js';
+export { PAPER_LORA_SCALES } from './presets.js';
+export { loraModelFolder } from './lora.js';
+export { mergeLoraIntoOnnx, writeRuntimeLoraModel, parseLoraSpec, type LoraSpec, type MergeOptions, type MergeResult, type RuntimeModelOptions } from '../models/lora/apply.js';
+export { loraFolder, type LoraFolder, type LoraFolderMode } from '../models/lora/folder.js';
+export { readLoraFile, COMPONENTS as LORA_COMPONENTS, type LoraFile, type LoraModule, type LoraComponent } from '../models/lora/keys.js';
+export { matchLora, formatReport, type LoraMatch, type MatchReport } from '../models/lora/match.js';
+export { loraScaleInput } from '../models/lora/runtime.js';
+export { SafetensorsFile, SafetensorsError, type TensorInfo } from '../models/lora/safetensors.js';

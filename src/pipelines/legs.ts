@@ -17,6 +17,8 @@ export interface LegSpec {
   readonly prompt: string;
   /** undefined: no negative prompt (SDXL then uses zeros when its config says so); "" encodes the empty text. */
   readonly negativePrompt?: string;
+  /** Scales of a runtime-scale LoRA folder's LoRAs for this leg (the lora pair: strong +0.8, weak −1.5). */
+  readonly loraScales?: readonly number[];
 }
 
 export interface LegContext {
@@ -39,7 +41,7 @@ export interface BuiltLeg {
   readonly denoiser: Denoiser;
 }
 
-function toCondition(e: PromptEmbeds, timeIds: number[] | undefined): UnetCondition {
+function toCondition(e: PromptEmbeds, timeIds: number[] | undefined, loraScales: readonly number[] = []): UnetCondition {
   const B = e.dims[0];
   return {
     hidden: e.hidden,
@@ -48,6 +50,7 @@ function toCondition(e: PromptEmbeds, timeIds: number[] | undefined): UnetCondit
     textEmbedsDim: e.pooledDim,
     timeIds: timeIds ? Float32Array.from({ length: B * timeIds.length }, (_, i) => timeIds[i % timeIds.length]) : undefined,
     timeIdsDim: timeIds?.length,
+    loraScales: loraScales.map((s) => new Float32Array(B).fill(s)),
   };
 }
 
@@ -79,17 +82,17 @@ export async function encodeLeg(spec: LegSpec, ctx: LegContext): Promise<Encoded
   const needCond = spec.guidance !== 0;
   const needUncond = spec.guidance !== 1;
   const zeroNegative = spec.negativePrompt === undefined && model.folder.forceZerosForEmptyPrompt;
-  const condEmbeds = needCond || (needUncond && zeroNegative) ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn, ctx.clipSkip) : undefined;
+  const condEmbeds = needCond || (needUncond && zeroNegative) ? await encodePrompts(encoders, Array(B).fill(spec.prompt), ctx.warn, ctx.clipSkip, spec.loraScales) : undefined;
   let uncondEmbeds: PromptEmbeds | undefined;
   if (needUncond) {
-    uncondEmbeds = zeroNegative ? zeroEmbedsLike(condEmbeds!) : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn);
+    uncondEmbeds = zeroNegative ? zeroEmbedsLike(condEmbeds!) : await encodePrompts(encoders, Array(B).fill(spec.negativePrompt ?? ''), ctx.warn, undefined, spec.loraScales);
   }
   return {
     spec,
     model,
     unet,
-    cond: needCond ? toCondition(condEmbeds!, timeIds) : undefined,
-    uncond: uncondEmbeds && toCondition(uncondEmbeds, timeIds),
+    cond: needCond ? toCondition(condEmbeds!, timeIds, spec.loraScales) : undefined,
+    uncond: uncondEmbeds && toCondition(uncondEmbeds, timeIds, spec.loraScales),
   };
 }
 

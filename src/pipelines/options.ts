@@ -2,7 +2,8 @@ import type { InversionKind, SamplerName } from '../core/index.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
 import type { DecodedImage } from '../models/sd/vae.js';
 import type { LegSpec } from './legs.js';
-import type { PairPreset } from './presets.js';
+import type { PairPreset, PairRequest } from './presets.js';
+import type { LoraSpec } from '../models/lora/apply.js';
 
 /** What generate takes and returns (apart from the stages, so that they can name these types without an import cycle). */
 export const METHODS = ['cfg', 'plain', 'w2sd', 's2wd', 'self-reflection', 'autoguidance'] as const;
@@ -51,6 +52,10 @@ export interface GenerateOptions {
   readonly clipSkip?: number;
   /** Autoguidance weight w in D_w + w·(D_s − D_w); 2 is the paper's Table 15 setting ("w = 1" there). */
   readonly autoguidanceWeight?: number;
+  /** LoRA files applied to `model`: merged at their scales, or with `pair: 'lora'` one file at the legs' scales. */
+  readonly loras?: readonly LoraSpec[];
+  /** The lora pair's scales (defaults main 0.8, strong +0.8, weak −1.5: the official code's). */
+  readonly loraScales?: PairRequest['loraScales'];
   readonly runtime?: RuntimeOptions;
   /** PNG path; with batch > 1, `-0`, `-1`, … are added before `.png`. Absent: nothing is written. */
   readonly output?: string;

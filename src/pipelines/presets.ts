@@ -5,10 +5,16 @@ import { equalComputeSplit, type EqualComputeSplit } from '../core/methods.js';
  * The paper's training-free pairs (W2SD, Bai et al. 2025, §4–5 and PAPER-NOTES §11): which legs differ and
  * at what guidance. The main step always runs the strong weights at the main scale (5.5).
  */
-export const PAIR_PRESETS = ['weights', 'guidance', 'prompt', 'cumulative'] as const;
+export const PAIR_PRESETS = ['weights', 'guidance', 'prompt', 'cumulative', 'lora'] as const;
 export type PairPreset = (typeof PAIR_PRESETS)[number];
 
 export const PAPER_MAIN_GUIDANCE = 5.5;
+
+/**
+ * The official W2SD code's only pair (PAPER-NOTES §3): one checkpoint with a LoRA at +0.8 (strong) and −1.5
+ * (weak) inside the reflection, CFG 1.0 on both, and the main step with the LoRA at 0.8 and CFG 5.5.
+ */
+export const PAPER_LORA_SCALES = { main: 0.8, strong: 0.8, weak: -1.5 } as const;
 
 export interface PairRequest {
   readonly preset?: PairPreset;
@@ -29,6 +35,8 @@ export interface PairRequest {
    * main scale (the baseline the paper sets against W2SD is guided sampling, not CFG 1).
    */
   readonly autoguidance?: boolean;
+  /** The lora pair's LoRA scale per leg (default PAPER_LORA_SCALES). */
+  readonly loraScales?: { readonly main?: number; readonly strong?: number; readonly weak?: number };
 }
 
 export interface PairLegs {
@@ -47,6 +55,7 @@ const DEFAULTS: Record<PairPreset, (main: number) => { strong: number; weak: num
   guidance: (main) => ({ strong: main, weak: 0 }),
   prompt: () => ({ strong: 1.0, weak: 1.0 }),
   cumulative: (main) => ({ strong: main, weak: 0 }),
+  lora: () => ({ strong: 1.0, weak: 1.0 }),
 };
 
 /**
@@ -59,6 +68,8 @@ const AUTOGUIDANCE_DEFAULTS: Record<PairPreset, (main: number) => { strong: numb
   guidance: DEFAULTS.guidance,
   prompt: (main) => ({ strong: main, weak: main }),
   cumulative: DEFAULTS.cumulative,
+  // a weights difference like the weights pair: both LoRA legs guided at the main scale
+  lora: (main) => ({ strong: main, weak: main }),
 };
 
 /** Resolves a preset (or explicit legs without one) to the three legs, refusing incomplete pairs. */
@@ -79,10 +90,16 @@ export function resolvePair(r: PairRequest): PairLegs {
   const strongModel = r.strongModel ?? r.model;
   const weakModel = r.weakModel ?? strongModel;
   const neg = r.negativePrompt;
+  if (r.loraScales && preset !== 'lora') throw new Error('LoRA leg scales (--lora-main-scale, --lora-strong-scale, --lora-weak-scale) apply to --pair lora only');
+  const ls = preset === 'lora' ? { ...PAPER_LORA_SCALES, ...definedOnly(r.loraScales ?? {}) } : undefined;
+  for (const [leg, v] of Object.entries(ls ?? {})) {
+    if (!Number.isFinite(v)) throw new Error(`LoRA scale of the ${leg} leg: expected a finite number, got ${v}`);
+  }
+  const scales = (leg: 'main' | 'strong' | 'weak') => (ls ? { loraScales: [ls[leg]] } : {});
   return {
-    main: { model: r.model, guidance: main, prompt: r.prompt, negativePrompt: neg },
-    strong: { model: strongModel, guidance: r.strongGuidance ?? d.strong, prompt: r.prompt, negativePrompt: neg },
-    weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg },
+    main: { model: r.model, guidance: main, prompt: r.prompt, negativePrompt: neg, ...scales('main') },
+    strong: { model: strongModel, guidance: r.strongGuidance ?? d.strong, prompt: r.prompt, negativePrompt: neg, ...scales('strong') },
+    weak: { model: weakModel, guidance: r.weakGuidance ?? d.weak, prompt: r.weakPrompt ?? r.prompt, negativePrompt: neg, ...scales('weak') },
   };
 }
 
@@ -98,4 +115,8 @@ export function equalComputeFor(legs: PairLegs, steps: number, repeats = 1, self
   const strong = legHalves(legs.strong.guidance);
   const weak = selfReflection ? strong : legHalves(legs.weak.guidance);
   return equalComputeSplit(steps * main, { main, strong, weak }, repeats);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

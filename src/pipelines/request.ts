@@ -1,5 +1,5 @@
 import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../core/index.js';
-import { PAPER_MAIN_GUIDANCE, resolvePair, type PairLegs } from './presets.js';
+import { PAIR_PRESETS, PAPER_MAIN_GUIDANCE, resolvePair, type PairLegs } from './presets.js';
 import { METHODS, type GenerateOptions, type MethodName } from './options.js';
 
 /** What to sample with: the baselines of the paper's comparisons and W2SD itself. */
@@ -56,6 +56,7 @@ export function resolveRequest(o: GenerateOptions): Request {
   if (!METHODS.includes(method)) throw new Error(`method: expected one of ${METHODS.join(', ')}, got ${JSON.stringify(method)}`);
   const inversion = o.inversion ?? 'ddim';
   if (!INVERSIONS.includes(inversion)) throw new Error(`inversion: expected one of ${INVERSIONS.join(', ')}, got ${JSON.stringify(inversion)}`);
+  if (o.pair === 'lora' && (o.weakModel !== undefined || o.strongModel !== undefined)) throw new Error('the lora pair runs every leg on --model; --weak-model and --strong-model do not apply');
   const legs = resolvePair({
     preset: o.pair,
     model: o.model,
@@ -68,10 +69,11 @@ export function resolveRequest(o: GenerateOptions): Request {
     strongGuidance: o.strongGuidance,
     weakGuidance: o.weakGuidance,
     autoguidance: method === 'autoguidance',
+    loraScales: o.loraScales,
   });
   const used = legsUsed(method);
   if (used.includes('weak') && !hasPair) {
-    throw new Error(`method ${method} needs a pair: give --pair (weights, guidance, prompt, cumulative) or a weak leg (--weak-model, --weak-guidance, --weak-prompt)`);
+    throw new Error(`method ${method} needs a pair: give --pair (${PAIR_PRESETS.join(', ')}) or a weak leg (--weak-model, --weak-guidance, --weak-prompt)`);
   }
   if (o.equalCompute && !REFLECTING.includes(method)) {
     throw new Error(`equal compute applies to reflection methods (w2sd, s2wd, self-reflection), not ${method}`);

@@ -3,6 +3,7 @@ import { prepareGeometry } from './geometry.js';
 import type { GenerateOptions, GenerateResult } from './options.js';
 import { reflectionFields, usedLegSpecs, writeImages } from './output.js';
 import { resolveRequest } from './request.js';
+import { withLoras } from './lora.js';
 import { encodeLegs, planSampling, prepareLegs, sample } from './sampling.js';
 
 export { METHODS, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from './options.js';
@@ -19,7 +20,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     warnings.push(m);
     o.warn?.(m);
   };
-  const req = resolveRequest(o);
+  const req = withLoras(resolveRequest(o), o, warn);
   const runtime = o.runtime ?? {};
   const geometry = await prepareGeometry(req, o, runtime, warn);
   const encoded = await encodeLegs(req, { runtime, batch: req.batch, width: geometry.width, height: geometry.height, warn, clipSkip: o.clipSkip });

@@ -4,6 +4,7 @@ import type { OnnxSession } from '../onnx/session.js';
 import { checkFinalNorm, hiddenLayerFor, layerNorm, type FinalNorm } from './clip-skip.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { truncationWarning } from '../tokenizer/clip.js';
+import { isLoraScaleInput } from './unet.js';
 
 /** What a UNet is conditioned on for a batch of prompts. */
 export interface PromptEmbeds {
@@ -31,7 +32,7 @@ export interface TextEncoderStage {
  * `warn` receives a message for every prompt cut at the tokenizer's length. `clipSkip` is diffusers' (see
  * hiddenLayerFor); diffusers applies it to the prompt only, never to the negative prompt.
  */
-export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void, clipSkip?: number): Promise<PromptEmbeds> {
+export async function encodePrompts(stages: readonly TextEncoderStage[], prompts: readonly string[], warn: (msg: string) => void, clipSkip?: number, loraScales: readonly number[] = []): Promise<PromptEmbeds> {
   const unique = [...new Set(prompts)];
   const parts: Float32Array[][] = [];
   const widths: number[] = [];
@@ -52,7 +53,14 @@ export async function encodePrompts(stages: readonly TextEncoderStage[], prompts
     if (stage.pooled && !stage.session.outputs.some((o) => o.name === 'text_embeds')) {
       throw new Error(`${stage.session.path}: SDXL's second text encoder must output text_embeds (CLIPTextModelWithProjection)`);
     }
-    const out = await stage.session.run({ input_ids: { data: ids, dims: [unique.length, maxLength] } }, [...new Set(names)]);
+    const feeds: Record<string, { data: Int32Array | Float32Array; dims: number[] }> = { input_ids: { data: ids, dims: [unique.length, maxLength] } };
+    // a runtime-scale LoRA encoder: the leg's scale for every prompt
+    for (const name of stage.session.inputs.map((i) => i.name).filter(isLoraScaleInput)) {
+      const s = loraScales[Number(name.slice('lora_scale.'.length))];
+      if (s === undefined) throw new Error(`${stage.session.path}: input ${name} (a runtime-scale LoRA) needs the leg's LoRA scale`);
+      feeds[name] = { data: new Float32Array(unique.length).fill(s), dims: [unique.length] };
+    }
+    const out = await stage.session.run(feeds, [...new Set(names)]);
     let h = checkOutputShape(out[hiddenName], [unique.length, maxLength, null], hiddenName, stage.session.path);
     if (layer.normalize) {
       if (!stage.finalNorm) throw new Error(`${stage.session.path}: clip skip needs CLIP's final_layer_norm, which this model does not provide`);

@@ -12,6 +12,8 @@ export interface UnetCondition {
   readonly textEmbedsDim?: number;
   readonly timeIds?: Float32Array;
   readonly timeIdsDim?: number;
+  /** A runtime-scale LoRA UNet's `lora_scale.k` inputs: per LoRA k, one scale per batch item [N]. */
+  readonly loraScales?: readonly Float32Array[];
 }
 
 /** Batch-concatenates conditions: CFG runs [uncond; cond] as one batch of 2B, as diffusers does. */
@@ -39,10 +41,13 @@ export function stackConditions(parts: readonly UnetCondition[]): UnetCondition 
     textEmbedsDim: parts[0].textEmbedsDim,
     timeIds: cat(parts.map((p) => p.timeIds)),
     timeIdsDim: parts[0].timeIdsDim,
+    loraScales: parts[0].loraScales?.map((_, k) => cat(parts.map((p) => p.loraScales?.[k]))!),
   };
 }
 
 const BASE_INPUTS = ['sample', 'timestep', 'encoder_hidden_states'];
+/** Inputs a runtime-scale LoRA model adds (see models/lora/runtime.ts). */
+export const isLoraScaleInput = (name: string): boolean => /^lora_scale\.\d+$/.test(name);
 const SDXL_INPUTS = ['text_embeds', 'time_ids'];
 
 /** SDXL's micro-conditioning: original size, crop top-left, target size (no crop, same size). */
@@ -62,7 +67,7 @@ export class SdUnet {
     const names = session.inputs.map((i) => i.name);
     const expected = family === 'sdxl' ? [...BASE_INPUTS, ...SDXL_INPUTS] : BASE_INPUTS;
     const missing = expected.filter((n) => !names.includes(n));
-    const extra = names.filter((n) => !expected.includes(n));
+    const extra = names.filter((n) => !expected.includes(n) && !isLoraScaleInput(n));
     if (missing.length > 0 || extra.length > 0) {
       const hint = extra.includes('timestep_cond') ? ' (an LCM UNet: not supported)' : extra.some((n) => SDXL_INPUTS.includes(n)) ? ' (an SDXL UNet in a non-SDXL folder?)' : '';
       throw new Error(
@@ -115,6 +120,11 @@ export class SdUnet {
       if (!cond.textEmbeds || !cond.timeIds) throw new Error('SDXL UNet call without text_embeds and time_ids');
       feeds.text_embeds = { data: cond.textEmbeds, dims: [N, cond.textEmbedsDim!] };
       feeds.time_ids = { data: cond.timeIds, dims: [N, cond.timeIdsDim!] };
+    }
+    for (const name of this.session.inputs.map((i) => i.name).filter(isLoraScaleInput)) {
+      const s = cond.loraScales?.[Number(name.slice('lora_scale.'.length))];
+      if (!s || s.length !== N) throw new Error(`${this.session.path}: input ${name} (a runtime-scale LoRA) needs one scale per batch item; the leg gave ${s ? s.length : 'none'}`);
+      feeds[name] = { data: s, dims: [N] };
     }
     const out = await this.session.run(feeds, ['out_sample']);
     return checkOutputShape(out.out_sample, xt.shape, 'out_sample', this.session.path).data;
