@@ -6,6 +6,8 @@ export interface MnistRequest {
   readonly options: CompareOptions;
   readonly provider: WebProvider;
   readonly threads: number;
+  /** Only time one strong-model call at the batch size (benchmarks); no rows are sampled. */
+  readonly timeOnly?: boolean;
 }
 
 export interface MnistRow {

@@ -51,7 +51,7 @@ function showResult(q: MnistRequest, r: MnistResult): void {
   const head = el('tr', {}, ['method', 'NFE', 'network rows / image', 'seconds', 'classifier'].map((h) => el('th', { textContent: h })));
   $('table').replaceChildren(el('thead', {}, [head]), el('tbody', {}, r.rows.map((row) =>
     el('tr', {}, [row.name, String(row.nfe), row.networkPerImage.toFixed(0), row.seconds.toFixed(1), score(pair, row)].map((c) => el('td', { textContent: c }))))));
-  $('speed').textContent = `${r.provider}, ${r.threads} thread(s): one strong-model call on a batch of ${q.options.batch} takes ${r.callMs.toFixed(1)} ms (median of 5).`;
+  $('speed').textContent = `${r.provider}, ${r.threads} thread(s): one strong-model call on a batch of ${q.options.batch} takes ${r.callMs.toFixed(1)} ms (median of 9).`;
   $('cards').replaceChildren(...r.rows.map((row) => el('div', { className: 'card' }, [
     el('h3', { textContent: `${row.name} · NFE ${row.nfe}` }),
     greyCanvas(row.images, row.predicted.length),

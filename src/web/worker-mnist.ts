@@ -27,19 +27,19 @@ async function loadClassifier(rt: WebRuntime): Promise<Classifier> {
   return makeClassifier(MODEL_NAMES.classifier, session, (await fetchJson(`${dir}/config.json`)) as Record<string, unknown>);
 }
 
-/** Median time of one strong-model call on a batch like the rows' (after a warm-up call). */
+/** Median of 9 timed strong-model calls on a batch like the rows' (after a warm-up call). */
 async function timeCall(model: ClassCondModel, batch: number): Promise<number> {
   const per = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];
   const x = tensor(new Float32Array(batch * per).fill(0.1), [batch, ...model.imageShape]);
   const labels = new Int32Array(batch).fill(model.config.nullClass);
   await model.network(x, 500, labels);
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 9; i++) {
     const t0 = performance.now();
     await model.network(x, 500, labels);
     times.push(performance.now() - t0);
   }
-  return times.sort((a, b) => a - b)[2];
+  return times.sort((a, b) => a - b)[4];
 }
 
 serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
@@ -47,6 +47,10 @@ serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
   const pair = COMPARE_PAIRS[q.pair];
   if (!pair) throw new Error(`pair: expected one of ${Object.keys(COMPARE_PAIRS).join(', ')}, got ${JSON.stringify(q.pair)}`);
   const rt: WebRuntime = { provider: q.provider, threads: q.threads };
+  if (q.timeOnly) {
+    const { model } = await loadModel(pair.strong, rt);
+    return { result: { title: pair.title, provider: q.provider, threads: q.threads, rows: [], callMs: await timeCall(model, q.options.batch) } };
+  }
   progress(0, 1, `loading ${pair.strong}, ${pair.weak} and the classifier (${q.provider}, ${q.threads} threads)`);
   const [strong, weak, classifier] = await Promise.all([loadModel(pair.strong, rt), loadModel(pair.weak, rt), loadClassifier(rt)]);
   const rows = compareRows(strong.model, weak.model, q.options);
