@@ -37,7 +37,7 @@ export class WebSession implements ModelSession {
     configureOrt(rt.threads);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: [rt.provider], graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, { executionProviders: [rt.provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     } catch (e) {
       throw new Error(`cannot load ONNX model ${path} with onnxruntime-web (${rt.provider}): ${e instanceof Error ? e.message : String(e)}`);
     }
