@@ -2,8 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { tensor } from '../src/core/tensor.js';
-import { COMPARE_PAIRS, type CompareOptions } from '../src/lab/mnist/compare.js';
+import { COMPARE_PAIRS, medianCallMs, type CompareOptions } from '../src/lab/mnist/compare.js';
 import { ModelShelf, projectRoot } from '../src/lab/mnist/models.js';
 import { defaultWebRoot } from '../src/server/app.js';
 import { startWebSession } from '../test/helpers/browser.js';
@@ -18,18 +17,7 @@ import { startWebSession } from '../test/helpers/browser.js';
 const BATCHES = [4, 32];
 
 async function nodeCallMs(batch: number): Promise<number> {
-  const model = await new ModelShelf().model(COMPARE_PAIRS.quality.strong);
-  const per = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];
-  const x = tensor(new Float32Array(batch * per).fill(0.1), [batch, ...model.imageShape]);
-  const labels = new Int32Array(batch).fill(model.config.nullClass);
-  await model.network(x, 500, labels);
-  const times: number[] = [];
-  for (let i = 0; i < 9; i++) {
-    const t0 = performance.now();
-    await model.network(x, 500, labels);
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[4];
+  return medianCallMs(await new ModelShelf().model(COMPARE_PAIRS.quality.strong), batch);
 }
 
 async function browserCallMs(batches: readonly number[]): Promise<{ batch: number; ms: number; threads: number }[]> {

@@ -2,10 +2,9 @@ import { parseSchedulerConfig } from '../core/schedules/config.js';
 import { checkSignature, makeClassCondModel, parseShippedConfig, type ClassCondModel } from '../models/classcond-core.js';
 import { makeClassifier, type Classifier } from '../eval/classifier-core.js';
 import { argmaxRows } from '../eval/classes.js';
-import { COMPARE_PAIRS, checkCompareOptions, compareRows, compareSettings } from '../lab/mnist/compare.js';
+import { COMPARE_PAIRS, checkCompareOptions, compareRows, compareSettings, medianCallMs } from '../lab/mnist/compare.js';
 import { MODEL_NAMES } from '../lab/mnist/model-names.js';
 import { runRow } from '../lab/mnist/run.js';
-import { tensor } from '../core/tensor.js';
 import type { MnistRequest, MnistResult, MnistRow } from './mnist-protocol.js';
 import { fetchBytes, fetchJson, WebSession, type WebRuntime } from './ort-web.js';
 import { serveJobs } from './ui.js';
@@ -27,21 +26,6 @@ async function loadClassifier(rt: WebRuntime): Promise<Classifier> {
   return makeClassifier(MODEL_NAMES.classifier, session, (await fetchJson(`${dir}/config.json`)) as Record<string, unknown>);
 }
 
-/** Median of 9 timed strong-model calls on a batch like the rows' (after a warm-up call). */
-async function timeCall(model: ClassCondModel, batch: number): Promise<number> {
-  const per = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];
-  const x = tensor(new Float32Array(batch * per).fill(0.1), [batch, ...model.imageShape]);
-  const labels = new Int32Array(batch).fill(model.config.nullClass);
-  await model.network(x, 500, labels);
-  const times: number[] = [];
-  for (let i = 0; i < 9; i++) {
-    const t0 = performance.now();
-    await model.network(x, 500, labels);
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[4];
-}
-
 serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
   checkCompareOptions(q.options);
   const pair = COMPARE_PAIRS[q.pair];
@@ -49,7 +33,7 @@ serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
   const rt: WebRuntime = { provider: q.provider, threads: q.threads };
   if (q.timeOnly) {
     const { model } = await loadModel(pair.strong, rt);
-    return { result: { title: pair.title, provider: q.provider, threads: q.threads, rows: [], callMs: await timeCall(model, q.options.batch) } };
+    return { result: { title: pair.title, provider: q.provider, threads: q.threads, rows: [], callMs: await medianCallMs(model, q.options.batch) } };
   }
   progress(0, 1, `loading ${pair.strong}, ${pair.weak} and the classifier (${q.provider}, ${q.threads} threads)`);
   const [strong, weak, classifier] = await Promise.all([loadModel(pair.strong, rt), loadModel(pair.weak, rt), loadClassifier(rt)]);
@@ -71,7 +55,7 @@ serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
   }
   strong.session.onRun = undefined;
   weak.session.onRun = undefined;
-  const callMs = await timeCall(strong.model, q.options.batch);
+  const callMs = await medianCallMs(strong.model, q.options.batch);
   return {
     result: { title: pair.title, provider: q.provider, threads: q.threads, rows: out, callMs },
     transfer: out.flatMap((r) => [r.images.buffer as ArrayBuffer]),

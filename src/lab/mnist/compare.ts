@@ -1,4 +1,5 @@
 import { ddim } from '../../core/samplers/ddim.js';
+import { tensor } from '../../core/tensor.js';
 import { ddimSchedule } from '../../core/schedules/discrete.js';
 import type { InversionKind } from '../../core/reflection.js';
 import type { ClassCondModel } from '../../models/classcond-core.js';
@@ -67,4 +68,19 @@ export function compareSettings(strong: ClassCondModel, o: CompareOptions, onBat
     labelOf: (i) => (conditional ? i % strong.config.numClasses : strong.config.nullClass),
     onBatch,
   };
+}
+
+/** Median of 9 timed calls of the model's network on a batch (after a warm-up call): the speed comparison's unit. */
+export async function medianCallMs(model: ClassCondModel, batch: number): Promise<number> {
+  const per = model.imageShape[0] * model.imageShape[1] * model.imageShape[2];
+  const x = tensor(new Float32Array(batch * per).fill(0.1), [batch, ...model.imageShape]);
+  const labels = new Int32Array(batch).fill(model.config.nullClass);
+  await model.network(x, 500, labels);
+  const times: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const t0 = performance.now();
+    await model.network(x, 500, labels);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[4];
 }
