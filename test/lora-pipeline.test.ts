@@ -85,7 +85,7 @@ test('w2sd generate --pair lora: negative scales parse; bad LoRA options are ref
     [['--lora-weak-scale', '-1'], /apply to --pair lora only/],
     [['--pair', 'lora', '--lora', `${KOHYA}:0.5`], /the legs' scales come from --lora-main-scale/],
     [['--lora', `${KOHYA}:x`], /the scale after ':' must be a finite number/],
-    [['--pair', 'lora', '--lora', KOHYA, '--lora-main-scale', 'abc'], /--lora-main-scale: expected a finite number/],
+    [['--pair', 'lora', '--lora', KOHYA, '--lora-main-scale', 'abc'], /--lora-main-scale: expected a number from -100 to 100, got "abc"/],
     [['--lora', SDXL], /key\(s\) are for text_encoder_2, which this model does not have \(e\.g\. lora_te2_text_model_encoder_layers_0_self_attn_q_proj\): a LoRA for another base model/],
   ];
   for (const [args, re] of cases) {

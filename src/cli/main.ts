@@ -10,6 +10,7 @@ import { registerExperiment } from './experiment.js';
 import { registerReport } from './report.js';
 import { registerScore } from './score.js';
 import { registerLora } from './lora.js';
+import { registerServe } from './serve.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,6 +28,7 @@ registerExperiment(program);
 registerReport(program);
 registerScore(program);
 registerLora(program);
+registerServe(program);
 
 // Ctrl-C / SIGTERM: abort the run, remove what its output sets staged, leave with 130 / 143 (cancel.ts)
 installSignalHandlers();
