@@ -5,6 +5,7 @@ import { registerToy } from './toy.js';
 import { registerLab } from './lab.js';
 import { registerGenerate } from './generate.js';
 import { registerStart } from './start.js';
+import { registerWorker } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,6 +19,7 @@ registerToy(program);
 registerLab(program);
 registerGenerate(program);
 registerStart(program);
+registerWorker(program);
 
 // Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
 process.once('SIGINT', () => {

@@ -37,10 +37,13 @@ export function connect(url: QueueUrl, name: string, log: (line: string) => void
     connectionName: name,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   });
-  // one line per outage, not one per reconnect attempt
+  // one line per outage, not one per reconnect attempt; an 'error' listener also keeps ioredis from
+  // printing every refused reconnect
   let down = false;
-  redis.on('error', (err: Error) => {
-    if (!down) log(`redis ${url.host}:${url.port}: ${err.message}; reconnecting`);
+  let lastError = '';
+  redis.on('error', (err: Error) => (lastError = err.message));
+  redis.on('reconnecting', () => {
+    if (!down) log(`redis ${url.host}:${url.port}: connection lost${lastError ? ` (${lastError})` : ''}; reconnecting`);
     down = true;
   });
   redis.on('ready', () => {
