@@ -5,6 +5,9 @@ import { registerToy } from './toy.js';
 import { registerLab } from './lab.js';
 import { registerGenerate } from './generate.js';
 import { registerStart } from './start.js';
+import { registerExperiment } from './experiment.js';
+import { registerReport } from './report.js';
+import { registerScore } from './score.js';
 import { registerWorker } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +22,9 @@ registerToy(program);
 registerLab(program);
 registerGenerate(program);
 registerStart(program);
+registerExperiment(program);
+registerReport(program);
+registerScore(program);
 registerWorker(program);
 
 // Ctrl-C: writers clean their temp files in `finally` blocks; leave with the conventional status
