@@ -14,7 +14,7 @@ import { PNG } from 'pngjs';
 import { parseQueueUrl } from '../src/jobs/connection.js';
 import { jobIdOf, type GenerateJob } from '../src/jobs/payload.js';
 import { JobQueue } from '../src/jobs/queue.js';
-import { ResultStore, type ResultRecord } from '../src/jobs/store.js';
+import { JobStore, type ResultRecord } from '../src/jobs/store.js';
 import { writeTinySdFolder } from './helpers/onnx-graphs.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
@@ -65,7 +65,7 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms: n
 test('fault drill: 2 workers, 200 jobs, one worker SIGKILLed mid-job, Redis restarted: every result once, whole', { timeout: 240_000 }, async () => {
   redis = await startRedis();
   const model = writeTinySdFolder(join(tmp, 'model'), { family: 'sd1' }).dir;
-  const store = new ResultStore(join(tmp, 'results'));
+  const store = new JobStore(join(tmp, 'results'));
   // every 40th job is long (hundreds of steps), so that the kill lands inside a job, not between two
   const SLOW = new Set([5, 45, 85, 125, 165]);
   const jobs: GenerateJob[] = Array.from({ length: 200 }, (_, i) => ({

@@ -8,7 +8,7 @@ import { parseQueueUrl } from '../src/jobs/connection.js';
 import { canonicalJson, contentId } from '../src/jobs/job-id.js';
 import { jobIdOf, type JobData } from '../src/jobs/payload.js';
 import { JobQueue } from '../src/jobs/queue.js';
-import { ResultStore } from '../src/jobs/store.js';
+import { JobStore } from '../src/jobs/store.js';
 import { startWorker } from '../src/jobs/worker.js';
 import { defaultHandler, type JobHandler } from '../src/jobs/handlers.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -62,7 +62,7 @@ test('jobs: enqueuing twice adds nothing; a worker runs each job once into the s
   await redis.restart(); // AOF with fsync always: all four jobs must come back
   assert.equal((await q.status()).waiting, 4);
 
-  const store = new ResultStore(join(tmp, 'idem')).ensure();
+  const store = new JobStore(join(tmp, 'idem')).ensure();
   const w = startWorker({ url, queueName: 'idem', store, handler: defaultHandler(), concurrency: 2 });
   await until('4 completed', async () => (await q.status()).completed === 4);
   const s = await q.status();
@@ -86,7 +86,7 @@ test('jobs: a failing job is retried with backoff, then listed as failed with it
     if (data.kind === 'trivial' && data.n === 13) throw new Error('NaN in the UNet output at step 3');
     return { images: [], result: {} };
   };
-  const store = new ResultStore(join(tmp, 'fail'));
+  const store = new JobStore(join(tmp, 'fail'));
   const w = startWorker({ url, queueName: 'fail', store, handler });
   const { ids } = await q.add([{ kind: 'trivial', n: 13 }, { kind: 'trivial', n: 14 }]);
   await until('one failed', async () => (await q.status()).failed === 1 && (await q.status()).completed === 1);
@@ -115,7 +115,7 @@ test('jobs: stopping with hand-back returns the running job to the queue without
       started();
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
     });
-  const store = new ResultStore(join(tmp, 'handback'));
+  const store = new JobStore(join(tmp, 'handback'));
   const w = startWorker({ url, queueName: 'handback', store, handler });
   const { ids } = await q.add([{ kind: 'trivial', n: 1 }]);
   await running;

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { parseQueueUrl } from '../jobs/connection.js';
-import { defaultHandler, type ExperimentItemRunner } from '../jobs/handlers.js';
+import { experimentRunner } from '../jobs/experiment.js';
+import { defaultHandler } from '../jobs/handlers.js';
 import { DEFAULT_QUEUE_NAME } from '../jobs/queue.js';
-import { ResultStore } from '../jobs/store.js';
+import { JobStore } from '../jobs/store.js';
 import { startWorker } from '../jobs/worker.js';
 import { PROVIDERS, parseProvider } from '../models/onnx/providers.js';
 
@@ -30,16 +31,27 @@ const stamp = () => new Date().toISOString();
  * (after --grace seconds, or on a second SIGTERM or a SIGINT, they are aborted and handed back to the
  * queue without spending an attempt); then exit 0.
  */
-async function action(raw: RawWorkerOptions, experimentItem?: ExperimentItemRunner): Promise<void> {
+async function action(raw: RawWorkerOptions): Promise<void> {
   const url = parseQueueUrl(raw.queue);
   const concurrency = positiveInt(raw.concurrency, '--concurrency', 64);
   const lockMs = positiveInt(raw.lockMs, '--lock-ms', 3_600_000);
   const graceS = positiveInt(raw.grace, '--grace', 86_400);
   const threads = raw.threads === undefined ? undefined : positiveInt(raw.threads, '--threads', 1024);
   const runtime = { provider: parseProvider(raw.provider), ...(threads ? { threads } : {}) };
-  const store = new ResultStore(raw.results).ensure();
+  const store = new JobStore(raw.results).ensure();
   const log = (line: string) => process.stderr.write(`${stamp()} worker ${process.pid}: ${line}\n`);
-  const w = startWorker({ url, queueName: raw.queueName, store, handler: defaultHandler(experimentItem), concurrency, runtime, lockMs, log });
+  const experiments = experimentRunner(threads);
+  const w = startWorker({
+    url,
+    queueName: raw.queueName,
+    store,
+    storeFor: async (data) => (data.kind === 'experiment-item' ? experiments.storeOf(data) : undefined),
+    handler: defaultHandler(experiments.run),
+    concurrency,
+    runtime,
+    lockMs,
+    log,
+  });
   log(`serving queue '${raw.queueName}' at ${url.host}:${url.port}, concurrency ${concurrency}, results in ${store.dir}`);
 
   // main.ts exits at once on Ctrl-C; a worker hands its jobs back first
@@ -68,7 +80,7 @@ async function action(raw: RawWorkerOptions, experimentItem?: ExperimentItemRunn
   log('stopped');
 }
 
-export function registerWorker(program: Command, experimentItem?: ExperimentItemRunner): Command {
+export function registerWorker(program: Command): Command {
   return program
     .command('worker')
     .description('Run queued jobs (generations, experiment items) from a Redis queue; start one per machine or GPU (docs/SCALE.md)')
@@ -80,5 +92,5 @@ export function registerWorker(program: Command, experimentItem?: ExperimentItem
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--lock-ms <ms>', 'job lock lifetime: a dead worker’s job is taken over after this long', '30000')
     .option('--grace <s>', 'after SIGTERM, seconds to let running jobs finish before handing them back', '60')
-    .action((raw: RawWorkerOptions) => action(raw, experimentItem));
+    .action((raw: RawWorkerOptions) => action(raw));
 }

@@ -52,7 +52,7 @@ export function writeAtomic(path: string, data: Uint8Array | string): void {
  * the same bytes and still leaves one result; the record is written last and marks the job done.
  * No locks and no database: only atomic renames, which is what shared filesystems do reliably.
  */
-export class ResultStore {
+export class JobStore {
   readonly dir: string;
   readonly resultsDir: string;
   readonly imagesDir: string;

@@ -5,12 +5,14 @@ import type { JobHandler } from './handlers.js';
 import { isJobId } from './job-id.js';
 import type { JobData } from './payload.js';
 import { DEFAULT_QUEUE_NAME } from './queue.js';
-import type { ResultStore } from './store.js';
+import type { JobStore } from './store.js';
 
 export interface WorkerOptions {
   readonly url: QueueUrl;
   readonly queueName?: string;
-  readonly store: ResultStore;
+  readonly store: JobStore;
+  /** Where a job's record goes when not in `store` (an experiment item: its experiment's folder). */
+  readonly storeFor?: (data: JobData) => Promise<JobStore | undefined>;
   readonly handler: JobHandler;
   /** Jobs run at once in this process (they share its loaded models). */
   readonly concurrency?: number;
@@ -49,8 +51,9 @@ export function startWorker(o: WorkerOptions): RunningWorker {
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const id = job.id!;
     if (!isJobId(id)) throw new Error(`job id ${JSON.stringify(id)} is not a content id; refusing to write results for it`);
+    const store = (await o.storeFor?.(job.data as JobData)) ?? o.store;
     // A job that ran before (a stall recovered after its first run had finished) keeps its one result.
-    if (o.store.has(id)) {
+    if (store.has(id)) {
       log(`skip ${id} (result present)`);
       return { id, reused: true };
     }
@@ -59,7 +62,7 @@ export function startWorker(o: WorkerOptions): RunningWorker {
     log(`start ${id} attempt ${job.attemptsMade + 1}`);
     try {
       const out = await o.handler(job.data as JobData, { id, signal: abort.signal, runtime: o.runtime ?? {} });
-      const record = o.store.commit({ id, kind: (job.data as JobData).kind, result: out.result, attempt: job.attemptsMade + 1 }, out.images);
+      const record = store.commit({ id, kind: (job.data as JobData).kind, result: out.result, attempt: job.attemptsMade + 1 }, out.images);
       log(`done ${id}`);
       return { id, images: record.images };
     } catch (err) {
