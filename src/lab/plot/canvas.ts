@@ -1,9 +1,8 @@
-import { PNG } from 'pngjs';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from './font.js';
 
 export type Rgb = readonly [number, number, number];
 
-/** An RGBA raster with alpha-blended drawing primitives: just what the toy figures need. */
+/** An RGBA raster with alpha-blended drawing primitives: just what the toy figures need. Pure, so the web lab draws the same figures (PNG encoding is in canvas-png.ts). */
 export class Canvas {
   readonly data: Uint8Array;
 
@@ -71,12 +70,6 @@ export class Canvas {
         }
       }
     }
-  }
-
-  toPng(): Buffer {
-    const png = new PNG({ width: this.width, height: this.height });
-    png.data = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    return PNG.sync.write(png);
   }
 }
 

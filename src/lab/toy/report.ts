@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
+import { canvasToPng } from '../plot/canvas-png.js';
 import { writeFileAtomic } from './files.js';
 import { toyFigures } from './figures.js';
 import type { ToyLabResult } from './lab.js';
@@ -42,7 +43,7 @@ export async function writeToyOutputs(res: ToyLabResult, outDir: string, prefix:
   const files: string[] = [];
   for (const f of figures) {
     const path = join(outDir, f.file);
-    await writeFileAtomic(path, f.canvas.toPng());
+    await writeFileAtomic(path, canvasToPng(f.canvas));
     files.push(path);
   }
   const markdown = toyMarkdown(res, figures, (f) => f, 2);
