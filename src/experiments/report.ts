@@ -1,4 +1,5 @@
 import { Canvas, PALETTE } from '../lab/plot/canvas.js';
+import { canvasToPng } from '../lab/plot/canvas-png.js';
 import { meanCi, pairedWinRate, type MeanCi, type PairedUnit, type WinRate } from './stats.js';
 import type { ResultRow } from './types.js';
 
@@ -175,7 +176,7 @@ export function differencePlot(r: Report, scorer: string): Buffer {
       cv.fillRect(62 + i * barW, d >= 0 ? mid - h : mid, Math.max(1, barW - 1), Math.max(1, h), d >= 0 ? [44, 160, 44] : [214, 39, 40]);
     });
   });
-  return cv.toPng();
+  return canvasToPng(cv);
 }
 
 function csvField(v: string): string {
