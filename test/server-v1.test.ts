@@ -171,3 +171,34 @@ test('v1: with a queue, POST enqueues (idempotently) and a worker elsewhere comp
     await redis.stop();
   }
 });
+
+test('w2sd serve: off loopback without a token it refuses to start; with one, /v1 is served beside the web app', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.W2SD_API_TOKEN;
+  const r = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8', env, timeout: 30_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--host 0\.0\.0\.0 is reachable from other machines: give an API token \(--token or W2SD_API_TOKEN\) or bind to 127\.0\.0\.1/);
+  assert.doesNotMatch(r.stdout, /web app at/);
+
+  const { parseApiOptions, apiPlugin } = await import('../src/cli/serve-api.js');
+  const raw = { host: '0.0.0.0', queueName: 'w2sd', results: join(tmp, 'served'), rateLimit: '120', concurrency: '1' };
+  assert.throws(() => parseApiOptions(raw, models, {}), /give an API token/);
+  assert.throws(() => parseApiOptions({ ...raw, host: '127.0.0.1', rateLimit: '0' }, models, {}), /--rate-limit: expected an integer from 1 to 1000000, got "0"/);
+  assert.throws(() => parseApiOptions({ ...raw, queue: 'localhost:6379' }, models, { W2SD_API_TOKEN: 'x'.repeat(32) }), /--queue: expected/);
+  const options = parseApiOptions(raw, models, { W2SD_API_TOKEN: 'x'.repeat(32) });
+  assert.equal(options.token, 'x'.repeat(32));
+
+  const { serve } = await import('../src/cli/serve.js');
+  const server = await serve({ port: 0, host: '127.0.0.1', sdModelsDir: models, plugins: [apiPlugin({ ...options, handler: async () => ({ images: [], result: {} }) })] });
+  try {
+    const unauthorised = await fetch(new URL(`/v1/jobs/gen-${'0'.repeat(32)}`, server.url));
+    assert.equal(unauthorised.status, 401);
+    const ok = await fetch(new URL('/v1/generate', server.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${'x'.repeat(32)}` }, body: JSON.stringify(body) });
+    assert.equal(ok.status, 202);
+  } finally {
+    await server.close();
+  }
+});

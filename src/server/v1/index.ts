@@ -28,6 +28,8 @@ export interface V1Options extends Record<string, unknown> {
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
   /** Largest request body in bytes (default 16 KiB; a generate request is well under 8 KiB). */
   readonly bodyLimit?: number;
+  /** How long POST waits for Redis before answering 503 (default 10 s). */
+  readonly queueTimeoutMs?: number;
   /** In-process runner (tests use a trivial one). */
   readonly handler?: JobHandler;
 }
@@ -136,7 +138,11 @@ export const v1Api: FastifyPluginAsync<V1Options> = async (app, o) => {
     const links = { self: `/v1/jobs/${id}` };
     if (store.has(id)) return reply.code(200).send({ id, state: 'completed', links });
     if (o.queue) {
-      await o.queue.add([data]);
+      // commands wait through a Redis restart; a client should not wait longer than this
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.queueTimeoutMs ?? 10_000)));
+      const added = await Promise.race([o.queue.add([data]), timeout]).finally(() => clearTimeout(timer));
+      if (added === 'timeout') return reply.code(503).header('retry-after', '10').send({ error: 'Service Unavailable', message: 'the job queue (Redis) does not answer; retry later' });
     } else if (!local!.add(id, data)) {
       return reply.code(503).header('retry-after', '10').send({ error: 'Service Unavailable', message: `too many jobs waiting (${local!.maxPending}); retry later` });
     }
