@@ -30,6 +30,7 @@ async function optional(name: string, file: string, fn: string): Promise<void> {
 await optional('toy', './toy.js', 'benchToy');
 await optional('sd', './sd.js', 'benchSd');
 await optional('mnist', './mnist.js', 'benchMnist');
+await optional('scale', './scale.js', 'benchScale');
 await optional('eval', './eval.js', 'benchEval');
 
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };

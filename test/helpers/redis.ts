@@ -1,7 +1,7 @@
 /**
  * A real Redis (Debian's redis-server) for tests and benchmarks: a free loopback port, its data in a temp
- * folder with the append-only file on and fsync on every write, so a restart must lose nothing — the
- * setup docs/SCALE.md prescribes. Stopped (and its folder removed) by `stop()`.
+ * folder with the append-only file on — the setup docs/SCALE.md prescribes (fsync every second: a restart or
+ * a crash of Redis loses nothing; `always` is there for comparison). Stopped (and its folder removed) by `stop()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,10 +32,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+function launch(port: number, dir: string, fsync: AofFsync): Promise<ChildProcess> {
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
+    '--appendonly', 'yes', '--appendfsync', fsync, '--save', '',
     // BullMQ's keys must never be evicted
     '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'notice',
   ];
@@ -70,11 +70,14 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+export type AofFsync = 'everysec' | 'always';
+
 /** Starts redis-server and waits for its ready line. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(o: { fsync?: AofFsync } = {}): Promise<RedisServer> {
+  const fsync = o.fsync ?? 'everysec';
   const dir = mkdtempSync(join(tmpdir(), 'w2sd-redis-'));
   const port = await freePort();
-  let child = await launch(port, dir);
+  let child = await launch(port, dir, fsync);
   const stopChild = async () => {
     child.removeAllListeners('exit');
     const done = exited(child);
@@ -87,7 +90,7 @@ export async function startRedis(): Promise<RedisServer> {
     dir,
     async restart() {
       await stopChild();
-      child = await launch(port, dir);
+      child = await launch(port, dir, fsync);
     },
     async stop() {
       await stopChild();

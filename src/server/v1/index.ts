@@ -141,7 +141,7 @@ export const v1Api: FastifyPluginAsync<V1Options> = async (app, o) => {
       // commands wait through a Redis restart; a client should not wait longer than this
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.queueTimeoutMs ?? 10_000)));
-      const added = await Promise.race([o.queue.add([data]), timeout]).finally(() => clearTimeout(timer));
+      const added = await Promise.race([o.queue.addOne(data), timeout]).finally(() => clearTimeout(timer));
       if (added === 'timeout') return reply.code(503).header('retry-after', '10').send({ error: 'Service Unavailable', message: 'the job queue (Redis) does not answer; retry later' });
     } else if (!local!.add(id, data)) {
       return reply.code(503).header('retry-after', '10').send({ error: 'Service Unavailable', message: `too many jobs waiting (${local!.maxPending}); retry later` });
