@@ -96,3 +96,19 @@ test('bad inputs: missing or incomplete model folder, truncated image, image wit
   rmSync(join(dir, 'prompts.csv'));
   await assert.rejects(score([dir, '--scorer', `pickscore=${clip}`]), /bad\/a\.png: no prompt \(no prompts\.csv in the folder and no "parameters" text/);
 });
+
+test('w2sd score with clip-i and dino against --references: the reference values; --references is required and checked', async () => {
+  const dir = join(tmp, 'personal');
+  mkdirSync(dir);
+  const personal = JSON.parse(readFileSync(join(SCORER_FIXTURES, 'references.json'), 'utf8')).personalization as Record<string, { 'clip-i': number; dino: number }>;
+  for (const f of Object.keys(personal)) copyFileSync(join(SCORER_FIXTURES, 'images', f), join(dir, f));
+  writeFileSync(join(dir, 'prompts.csv'), `file,prompt\n${Object.keys(personal).map((f) => `${f},a dog`).join('\n')}\n`);
+  const dino = join(SCORER_FIXTURES, 'tiny-dino');
+  const { out } = await score([dir, '--scorer', `clip-i=${clip}`, '--scorer', `dino=${dino}`, '--references', join(SCORER_FIXTURES, 'references'), '--json']);
+  for (const im of (JSON.parse(out) as { images: { file: string; scores: Record<string, number> }[] }).images) {
+    assert.ok(Math.abs(im.scores['clip-i'] - personal[im.file]['clip-i']) < 1e-4, im.file);
+    assert.ok(Math.abs(im.scores.dino - personal[im.file].dino) < 1e-4, im.file);
+  }
+  await assert.rejects(score([dir, '--scorer', `dino=${dino}`]), /--references DIR: required by dino/);
+  await assert.rejects(score([dir, '--scorer', `pickscore=${clip}`, '--references', dir]), /--references applies to clip-i, dino only/);
+});

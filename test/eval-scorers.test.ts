@@ -5,18 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { crc32 } from '../src/pipelines/png.js';
+import { chunk } from '../src/pipelines/png.js';
 import { ClipModel } from '../src/eval/scorers/clip.js';
 import { centerCrop, parseClipProcessorConfig, preprocessInto, resizeOutputSize } from '../src/eval/scorers/clip-processor.js';
 import { decodeImage, readImage } from '../src/eval/scorers/image.js';
-import { openScorer, SCORER_NAMES } from '../src/eval/scorers/open.js';
+import { openScorer } from '../src/eval/scorers/open.js';
+import { DinoModel } from '../src/eval/scorers/personalization.js';
 import { resizeRgb } from '../src/eval/scorers/resample.js';
 import { releaseAllSessions } from '../src/models/onnx/session.js';
-import { SCORER_FIXTURES, scorerReferences, writeTestScorerFolder } from './helpers/scorers.js';
+import { SCORER_FIXTURES, scorerPersonalization, scorerReferences, writeTestScorerFolder } from './helpers/scorers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'w2sd-scorers-'));
 const folder = writeTestScorerFolder(join(tmp, 'tiny-clip'));
 const refs = scorerReferences();
+const SCORER_NAMES = ['clipscore', 'pickscore', 'hpsv2', 'aesthetic'] as const;
 after(async () => {
   await releaseAllSessions();
   rmSync(tmp, { recursive: true, force: true });
@@ -107,14 +109,6 @@ test('batched scoring equals one image at a time', async () => {
 // ---- hand-made files for each conversion rule
 
 function rawPng(width: number, height: number, depth: number, colorType: number, rows: Buffer[], extra: { type: string; data: Buffer }[] = []): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, crc]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -197,4 +191,23 @@ test('an incomplete model folder is refused naming the missing file', async () =
   rmSync(join(dir, 'merges.txt'));
   await assert.rejects(ClipModel.open(dir), /missing/);
   await assert.rejects(ClipModel.open(join(tmp, 'nowhere')), /nowhere: not found/);
+});
+
+test('personalization: clip-i and dino (mean cosine to the reference images) equal the PyTorch + PIL reference', async () => {
+  const personal = scorerPersonalization();
+  const references = join(SCORER_FIXTURES, 'references');
+  const clipI = await openScorer({ name: 'clip-i', kind: 'clip-i', path: folder, references });
+  const dino = await openScorer({ name: 'dino', kind: 'dino', path: join(SCORER_FIXTURES, 'tiny-dino'), references });
+  for (const [file, ref] of Object.entries(personal)) {
+    const image = readImage(join(SCORER_FIXTURES, 'images', file));
+    close((await clipI.score([{ image, prompt: 'ignored' }]))[0], ref['clip-i'], 1e-4, `${file} clip-i`);
+    close((await dino.score([{ image, prompt: 'ignored' }]))[0], ref.dino, 1e-4, `${file} dino`);
+  }
+  // DINO's ViTFeatureExtractor config: a plain-number size is a square, no crop, bilinear
+  const d = await DinoModel.open(join(SCORER_FIXTURES, 'tiny-dino'));
+  assert.deepEqual(d.processor.size, { height: 32, width: 32 });
+  assert.equal(d.processor.doCenterCrop, false);
+  assert.equal(d.processor.resample, 2);
+  await assert.rejects(openScorer({ name: 'dino', kind: 'dino', path: join(SCORER_FIXTURES, 'tiny-dino') }), /needs a folder of reference images/);
+  await assert.rejects(openScorer({ name: 'dino', kind: 'dino', path: join(SCORER_FIXTURES, 'tiny-dino'), references: join(tmp, 'none') }), /reference image folder .*none: not found/);
 });

@@ -93,12 +93,16 @@ test('CI experiment (2 methods × 3 prompts × 2 seeds) killed with SIGKILL mid-
   assert.equal(summary.skipped, before);
   assert.equal(summary.ran, 12 - before);
 
+  // no temporary PNG of a killed run is left behind, and every image file belongs to a row
+  const files = ['cfg', 'w2sd'].flatMap((m) => readdirSync(join(outDir, 'images', m)).map((f) => `images/${m}/${f}`));
+  assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
   const store = SqliteStore.open(storePath);
   assert.equal(store.integrity(), 'ok');
   const rows = await store.query({ experiment: 'ci' });
   assert.equal(rows.length, 12);
   const expected = new Set(['cfg', 'w2sd'].flatMap((m) => ['0', '1', '2'].flatMap((p) => [0, 1].map((s) => itemId('ci', m, p, s)))));
   assert.deepEqual(new Set(rows.map((r) => r.id)), expected);
+  assert.deepEqual(new Set(files), new Set(rows.map((r) => r.image)));
   for (const r of rows) {
     assert.equal(r.prompt, PROMPTS[Number(r.promptId)]);
     assert.deepEqual(Object.keys(r.scores).sort(), ['aesthetic', 'pickscore']);
@@ -152,4 +156,17 @@ test('w2sd experiment refuses a bad config before any work, and a changed method
   const changed = join(tmp, 'changed.json');
   writeFileSync(changed, JSON.stringify({ ...config, methods: [{ name: 'cfg', method: 'cfg', guidance: 7 }] }));
   await assert.rejects(program.parseAsync(['node', 'w2sd', 'experiment', changed]), /has rows of method cfg made with other settings/);
+});
+
+test('temporaries of killed writers are removed on resume, a live writer’s are kept', async () => {
+  const { removeStaleTemporaries } = await import('../src/experiments/run.js');
+  const dir = join(tmp, 'stale', 'images', 'cfg');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  // pid 2^22 + 7 is above Linux's pid_max default range for this test machine: no such process
+  writeFileSync(join(dir, `.0-1.png.${2 ** 22 + 7}.lq3k2.tmp`), 'x');
+  writeFileSync(join(dir, `.0-2.png.${process.pid}.lq3k2.tmp`), 'x');
+  writeFileSync(join(dir, '0-3.png'), 'x');
+  assert.equal(removeStaleTemporaries(join(tmp, 'stale')), 1);
+  assert.deepEqual(readdirSync(dir).sort(), [`.0-2.png.${process.pid}.lq3k2.tmp`, '0-3.png']);
 });

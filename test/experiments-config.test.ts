@@ -79,7 +79,8 @@ test('config: every bad input is named with what is allowed, before any work', (
   bad({ methods: [{ name: 'x', method: 'cfg', lambda: 'many' }] }, /methods\[0\]\.lambda: expected an integer, got "many"/);
   bad({ methods: [{ name: 'x', method: 'w2sd', pair: 'weights', lambda: 10 }] }, /lambda 10: expected 0 ≤ λ < T = 10/);
   bad({ weakModel: undefined, methods: [{ name: 'x', method: 'autoguidance' }] }, /needs a weak model folder/);
-  bad({ scorers: [{ name: 'p', kind: 'fid', path: 'x' }] }, /scorers\[0\]\.kind: expected one of clipscore, pickscore, hpsv2, aesthetic/);
+  bad({ scorers: [{ name: 'p', kind: 'fid', path: 'x' }] }, /scorers\[0\]\.kind: expected one of clipscore, pickscore, hpsv2, aesthetic, clip-i, dino/);
+  bad({ scorers: [{ name: 'd', kind: 'dino', path: 'x' }] }, /scorers\[0\]: dino needs "references"/);
 });
 
 test('prompt sets: Pick-a-Pic first 100 with seed = index, DrawBench 200, user CSV with quotes, commas and newlines', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport, reportMarkdown, rowsCsv } from '../src/experiments/report.js';
+import { PNG } from 'pngjs';
+import { buildReport, differencePlot, reportMarkdown, rowsCsv } from '../src/experiments/report.js';
 import { meanCi, pairedWinRate, percentileInterval, studentTQuantile } from '../src/experiments/stats.js';
 import { itemId, type ResultRow } from '../src/experiments/types.js';
 import { parse } from 'csv-parse/sync';
@@ -93,4 +94,22 @@ test('CSV export: real CSV that a parser reads back (quotes, commas)', () => {
   assert.equal(back[0].prompt, 'prompt p0, "quoted"');
   assert.equal(Number(back[0].score_s), 3);
   assert.deepEqual(JSON.parse(back[0].settings), all[0].settings);
+});
+
+test('difference plot: one bar per prompt, green above zero and red below (fixed table: 3 up, 1 down)', () => {
+  const r = buildReport({ experiment: 't', methods: ['A', 'B'], baselines: ['B'], rows: [...rows('A', A), ...rows('B', B)], resamples: 100 });
+  const png = PNG.sync.read(differencePlot(r, 's'));
+  const columns = (rgb: [number, number, number]) => {
+    const xs = new Set<number>();
+    for (let y = 0; y < png.height; y++) {
+      for (let x = 0; x < png.width; x++) {
+        const o = (y * png.width + x) * 4;
+        if (png.data[o] === rgb[0] && png.data[o + 1] === rgb[1] && png.data[o + 2] === rgb[2]) xs.add(x);
+      }
+    }
+    return xs.size;
+  };
+  // 4 prompts → bars 8 px apart, 7 px wide
+  assert.equal(columns([44, 160, 44]), 3 * 7);
+  assert.equal(columns([214, 39, 40]), 7);
 });

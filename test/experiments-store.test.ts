@@ -78,12 +78,15 @@ test('store: kill -9 at random moments of a writing process leaves only complete
       const id = itemId('kill', 'm', String(process.pid) + '-' + i, i);
       await store.put({ id, experiment: 'kill', method: 'm', promptId: String(process.pid) + '-' + i, prompt: 'p'.repeat(2000), seed: i,
         settings: { method: 'cfg', steps: 1, width: 8, height: 8 }, nfe: 1, wallMs: 1, image: 'x.png', scores, createdAt: 'now' });
+      if (i === 0) process.stdout.write('put\\n');
     }`;
   try {
     for (let round = 0; round < 6; round++) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((res) => child.stdout.once('data', () => res()));
-      await new Promise((r) => setTimeout(r, 30 + 47 * round));
+      // after the first committed row, kill at a different moment of the write loop each round
+      let seen = '';
+      await new Promise<void>((res) => child.stdout.on('data', (d: Buffer) => ((seen += d.toString()).includes('put') ? res() : undefined)));
+      await new Promise((r) => setTimeout(r, 7 + 23 * round));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
     }
@@ -101,6 +104,37 @@ test('store: kill -9 at random moments of a writing process leaves only complete
     // the store still takes writes after the kills (no stale lock left)
     assert.equal(await store.put(row('after', '0', 0, 1)), true);
     await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('store: a lock left by a killed process is cleared; a lock of a live process is waited for, not broken', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'w2sd-store-lock-'));
+  try {
+    const path = join(dir, 'r.sqlite');
+    const first = SqliteStore.open(path);
+    await first.put(row('cfg', '0', 0, 1));
+    await first.close();
+    // what SIGKILL inside a transaction leaves: the VFS's lock directory and the dead writer's registration
+    mkdirSync(`${path}.lock`);
+    writeFileSync(join(`${path}.users`, String(2 ** 22 + 11)), '');
+    const s = SqliteStore.open(path);
+    assert.equal(await s.put(row('cfg', '1', 0, 2)), true);
+    assert.equal((await s.query()).length, 2);
+    // a live holder: another process that takes the lock the way the VFS does, then lets it go
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const fs = require('fs'); fs.writeFileSync(${JSON.stringify(`${path}.users/`)} + process.pid, ''); fs.mkdirSync(${JSON.stringify(`${path}.lock`)}); console.log('held'); setTimeout(() => fs.rmdirSync(${JSON.stringify(`${path}.lock`)}), 400);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((res) => holder.stdout.once('data', () => res()));
+    const t0 = Date.now();
+    assert.equal(await s.put(row('cfg', '2', 0, 3)), true);
+    assert.ok(Date.now() - t0 >= 200, `the put waited for the live lock (${Date.now() - t0} ms)`);
+    await new Promise((r) => holder.once('exit', r));
+    await s.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,12 +3,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { imagesWithPrompts } from '../eval/scorers/folder.js';
 import { readImage } from '../eval/scorers/image.js';
-import { openScorer, releaseScorerModels, SCORER_NAMES, type ScorerName } from '../eval/scorers/open.js';
+import { openScorer, releaseScorerModels, REFERENCE_SCORERS, SCORER_NAMES, type ScorerName } from '../eval/scorers/open.js';
 import type { ImageScorer } from '../eval/scorers/types.js';
 import { positiveIntOption, type CliIo } from './experiment.js';
 
 interface RawOptions {
   scorer: string[];
+  references?: string;
   json?: boolean;
   batch: string;
   threads?: string;
@@ -34,9 +35,13 @@ async function action(dir: string, raw: RawOptions, io: CliIo): Promise<void> {
   const specs = raw.scorer.map(parseScorerOption);
   if (new Set(specs.map((s) => s.name)).size !== specs.length) throw new Error('--scorer: a NAME appears twice');
   for (const s of specs) if (!existsSync(s.path)) throw new Error(`--scorer ${s.name}=${s.path}: folder not found`);
+  const needRefs = specs.filter((s) => REFERENCE_SCORERS.includes(s.name)).map((s) => s.name);
+  if (needRefs.length > 0 && raw.references === undefined) throw new Error(`--references DIR: required by ${needRefs.join(', ')} (the subject's reference images)`);
+  if (needRefs.length === 0 && raw.references !== undefined) throw new Error(`--references applies to ${REFERENCE_SCORERS.join(', ')} only`);
+  const references = raw.references !== undefined ? resolve(raw.references) : undefined;
   const entries = imagesWithPrompts(resolve(dir));
   const scorers: ImageScorer[] = [];
-  for (const s of specs) scorers.push(await openScorer({ name: s.name, kind: s.name, path: s.path }, threads !== undefined ? { threads } : {}));
+  for (const s of specs) scorers.push(await openScorer({ name: s.name, kind: s.name, path: s.path, references }, threads !== undefined ? { threads } : {}));
   for (const e of entries) readImage(e.path);
 
   const results = entries.map((e) => ({ file: e.file, prompt: e.prompt, scores: {} as Record<string, number> }));
@@ -70,9 +75,10 @@ function collect(v: string, prev: string[] = []): string[] {
 export function registerScore(program: Command, io: CliIo = STDIO): Command {
   return program
     .command('score')
-    .description('Score every PNG/JPEG in a folder against its prompt (prompts.csv or PNG parameters): clipscore, pickscore, hpsv2, aesthetic')
+    .description('Score every PNG/JPEG in a folder against its prompt (prompts.csv or PNG parameters): clipscore, pickscore, hpsv2, aesthetic; clip-i, dino against --references')
     .argument('<dir>', 'image folder')
     .option('--scorer <name=path>', `scorer and its model folder (optimum CLIP layout); NAME: ${SCORER_NAMES.join(', ')}; repeatable`, collect)
+    .option('--references <dir>', 'reference images of the subject, for clip-i and dino')
     .option('--batch <n>', 'images per model call', '8')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--json', 'print {"images":[{file,prompt,scores}],…} on stdout')

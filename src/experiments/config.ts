@@ -103,10 +103,13 @@ function methodSpec(v: unknown, i: number): MethodSpec {
 
 function scorerSpec(v: unknown, i: number, base: string): ScorerSpec {
   const w = `scorers[${i}]`;
-  const o = obj(v, w, ['name', 'kind', 'path', 'head']);
+  const o = obj(v, w, ['name', 'kind', 'path', 'head', 'references']);
   const path = str(o.path, `${w}.path`);
   const head = opt(o.head, (x) => str(x, `${w}.head`));
-  return { name: label(o.name, `${w}.name`), kind: oneOf(o.kind, SCORER_KINDS, `${w}.kind`), path: resolve(base, path), head: head && resolve(base, head) };
+  const refs = opt(o.references, (x) => str(x, `${w}.references`));
+  const kind = oneOf(o.kind, SCORER_KINDS, `${w}.kind`);
+  if ((kind === 'clip-i' || kind === 'dino') && !refs) fail(w, `${kind} needs "references": a folder of the subject's reference images`);
+  return { name: label(o.name, `${w}.name`), kind, path: resolve(base, path), head: head && resolve(base, head), references: refs && resolve(base, refs) };
 }
 
 /** Parses and checks a config object; every problem is reported before any model is loaded. */

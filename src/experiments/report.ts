@@ -1,4 +1,4 @@
-import { Canvas, PALETTE } from '../lab/plot/canvas.js';
+import { Canvas } from '../lab/plot/canvas.js';
 import { canvasToPng } from '../lab/plot/canvas-png.js';
 import { meanCi, pairedWinRate, type MeanCi, type PairedUnit, type WinRate } from './stats.js';
 import type { ResultRow } from './types.js';
@@ -167,9 +167,9 @@ export function differencePlot(r: Report, scorer: string): Buffer {
     const diffs = c.perPrompt.map((p) => p.diff).sort((a, b) => a - b);
     const m = Math.max(1e-12, ...diffs.map(Math.abs));
     const mid = y0 + panelH / 2;
-    cv.text(8, y0, `${c.method} - ${c.baseline}`.toUpperCase().slice(0, 40), PALETTE[k % PALETTE.length]);
+    cv.text(8, y0, `${c.method} - ${c.baseline}`.toUpperCase().slice(0, 40), [0, 0, 0]);
     cv.text(8, mid - 3, `0`, [90, 90, 90]);
-    cv.text(8, y0 + 10, `+${m.toPrecision(2)}`.toUpperCase(), [90, 90, 90]);
+    cv.text(8, y0 + 10, `MAX ${m.toPrecision(2)}`.toUpperCase(), [90, 90, 90]);
     cv.line(60, mid, 60 + barW * maxPrompts, mid, [120, 120, 120]);
     diffs.forEach((d, i) => {
       const h = (Math.abs(d) / m) * (panelH / 2 - 12);

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { openScorer, releaseScorerModels } from '../eval/scorers/open.js';
 import type { ImageScorer } from '../eval/scorers/types.js';
@@ -5,6 +6,7 @@ import { forgetSdModels } from '../models/sd/model.js';
 import { generate, type MethodName, type PairPreset } from '../pipelines/index.js';
 import type { InversionKind, SamplerName } from '../core/index.js';
 import { readExperimentConfig, type ResolvedExperiment, type ResolvedSettings } from './config.js';
+import { alive } from './process.js';
 import { itemId, type ExperimentItem, type ResultRow, type ResultStore } from './types.js';
 
 /*
@@ -117,6 +119,28 @@ export async function runItem(ctx: RunContext, item: ExperimentItem): Promise<Re
   };
 }
 
+
+/**
+ * A process killed while writing a PNG leaves its temporary (`.<name>.<pid>.<time>.tmp`, see
+ * pipelines/atomic.ts) behind; those of processes that no longer run are removed. Returns how many.
+ */
+export function removeStaleTemporaries(outDir: string): number {
+  const images = join(outDir, 'images');
+  if (!existsSync(images)) return 0;
+  let removed = 0;
+  for (const method of readdirSync(images, { withFileTypes: true })) {
+    if (!method.isDirectory()) continue;
+    for (const f of readdirSync(join(images, method.name))) {
+      const m = /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(f);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+        rmSync(join(images, method.name, f), { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}
+
 export interface RunProgress {
   readonly done: number;
   readonly skipped: number;
@@ -140,6 +164,7 @@ export async function runExperiment(ctx: RunContext, store: ResultStore, onItem?
       );
     }
   }
+  removeStaleTemporaries(ctx.experiment.outDir);
   const done = new Set(existing.map((r) => r.id));
   let ran = 0;
   let skipped = 0;

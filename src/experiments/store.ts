@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
+import { alive } from './process.js';
 import type { ResultRow, ResultStore, RowFilter } from './types.js';
 
 /*
@@ -45,14 +46,6 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 type Raw = Record<string, unknown>;
 

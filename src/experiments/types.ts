@@ -10,6 +10,9 @@ import { createHash } from 'node:crypto';
 export interface MethodSettings {
   /** `generate`'s method: cfg, plain, w2sd, s2wd, self-reflection, autoguidance. */
   readonly method: string;
+  /** Main model folder (filled in by the config). */
+  readonly model?: string;
+  readonly negativePrompt?: string;
   readonly pair?: string;
   /** Main leg's CFG scale; "matched" = the first-order matched scale of `matchedTo` (see matching.ts). */
   readonly guidance?: number;
@@ -51,7 +54,7 @@ export interface PromptSetSpec {
   readonly limit?: number;
 }
 
-export const SCORER_KINDS = ['clipscore', 'pickscore', 'hpsv2', 'aesthetic'] as const;
+export const SCORER_KINDS = ['clipscore', 'pickscore', 'hpsv2', 'aesthetic', 'clip-i', 'dino'] as const;
 export type ScorerKind = (typeof SCORER_KINDS)[number];
 
 export interface ScorerSpec {
@@ -62,6 +65,8 @@ export interface ScorerSpec {
   readonly path: string;
   /** aesthetic: the MLP head ONNX file (default PATH/aesthetic.onnx). */
   readonly head?: string;
+  /** clip-i, dino: folder of the subject's reference images; relative to the config file. */
+  readonly references?: string;
 }
 
 /** `w2sd experiment CONFIG`: a JSON file. Paths are relative to the config file's folder. */
@@ -99,14 +104,8 @@ export interface ExperimentItem {
   readonly seed: number;
 }
 
-/** One row per image. */
-export interface ResultRow {
-  readonly id: string;
-  readonly experiment: string;
-  readonly method: string;
-  readonly promptId: string;
-  readonly prompt: string;
-  readonly seed: number;
+/** One row per image: the item and what came of it. */
+export interface ResultRow extends ExperimentItem {
   /** Resolved settings the image was made with (matched guidance already a number, steps and size filled in). */
   readonly settings: MethodSettings & { readonly steps: number; readonly width: number; readonly height: number };
   /** Model evaluations counted at the denoiser (a CFG batch is one). */

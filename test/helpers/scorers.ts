@@ -21,6 +21,11 @@ export function scorerReferences(): Record<string, ScorerReference> {
   return (JSON.parse(fs.readFileSync(`${SCORER_FIXTURES}/references.json`, 'utf8')) as { images: Record<string, ScorerReference> }).images;
 }
 
+/** clip-i and dino of three images against test/fixtures/scorers/references/. */
+export function scorerPersonalization(): Record<string, { 'clip-i': number; dino: number }> {
+  return (JSON.parse(fs.readFileSync(`${SCORER_FIXTURES}/references.json`, 'utf8')) as { personalization: Record<string, { 'clip-i': number; dino: number }> }).personalization;
+}
+
 /**
  * A complete scorer folder in optimum's CLIP layout: the tiny model and its configs, plus the real CLIP
  * vocabulary and merges (linked, as an export would carry copies).

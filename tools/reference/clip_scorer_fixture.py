@@ -15,6 +15,8 @@ It writes test/fixtures/scorers/:
                                 wrong bos/eos ids real exports carry), tokenizer_config.json, special_tokens_map.json;
                                 the tests add the real CLIP vocab.json/merges.txt from test/fixtures/hf/clip-tokenizer
   images/                       PNG/JPEG files in the modes real files come in (RGB, RGBA, LA, P, L, 16-bit)
+  tiny-dino/                    a DINO-like ViT (pixel_values -> last_hidden_state) with a ViTFeatureExtractor config
+  references/                   two reference images of a "subject" for clip-i and dino
   references.json               token ids, preprocessed-pixel checksums and every scorer's value per image
 
 The reference path is independent of the TypeScript code: PIL's convert("RGB") and Image.resize(BICUBIC), the
@@ -307,8 +309,83 @@ def main():
         }
     # libjpeg's decode of the JPEG, so the tests can split decoder differences from the rest of the pipeline
     np.array(Image.open(f'{OUT}/images/photo.jpg').convert('RGB')).tofile(f'{OUT}/photo.jpg.pil-rgb.raw')
+    refs['personalization'] = personalization(model)
     json.dump(refs, open(f'{OUT}/references.json', 'w'), indent=1)
     print('wrote', OUT)
+
+
+# ---------------------------------------------------------------- personalization: CLIP-I and DINO (paper Table 2)
+class TinyDino(torch.nn.Module):
+    """A DINO-like ViT: patch embedding, CLS token, one block; last_hidden_state like transformers' ViTModel."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(13)
+        self.patch = torch.nn.Conv2d(3, WIDTH, 8, stride=8)
+        self.cls = torch.nn.Parameter(torch.randn(WIDTH) * 0.1)
+        self.pos = torch.nn.Parameter(torch.randn((DINO_SIZE // 8) ** 2 + 1, WIDTH) * 0.1)
+        self.block = Block(WIDTH)
+        self.ln = torch.nn.LayerNorm(WIDTH)
+        with torch.no_grad():
+            self.patch.weight.normal_(0, 0.3)
+
+    def forward(self, pixel_values):
+        p = self.patch(pixel_values).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(p.shape[0], 1, WIDTH), p], dim=1) + self.pos
+        return self.ln(self.block(x, torch.zeros(1, 1, 1, 1)))
+
+
+DINO_SIZE = 32
+DINO_MEAN, DINO_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+
+def dino_preprocess(img):
+    """ViTImageProcessor (facebook/dino-vits16's): resize to size x size (bilinear), rescale, normalise; no crop."""
+    img = img.convert('RGB')
+    if img.size != (DINO_SIZE, DINO_SIZE):
+        img = img.resize((DINO_SIZE, DINO_SIZE), resample=Image.BILINEAR)
+    a = (np.array(img).astype(np.float64) * (1 / 255)).astype(np.float32)
+    a = (a - np.array(DINO_MEAN, dtype=np.float32)) / np.array(DINO_STD, dtype=np.float32)
+    return a.transpose(2, 0, 1)
+
+
+def personalization(clip):
+    d = f'{OUT}/tiny-dino'
+    os.makedirs(d, exist_ok=True)
+    dino = TinyDino().eval()
+    torch.onnx.export(dino, (torch.zeros(1, 3, DINO_SIZE, DINO_SIZE),), f'{d}/model.onnx', input_names=['pixel_values'], output_names=['last_hidden_state'],
+                      dynamic_axes={'pixel_values': {0: 'batch_size'}, 'last_hidden_state': {0: 'batch_size'}}, opset_version=14)
+    # the older ViTFeatureExtractor style of the real facebook/dino-vits16 config: plain-number size, no crop
+    json.dump({'do_normalize': True, 'do_resize': True, 'feature_extractor_type': 'ViTFeatureExtractor', 'image_mean': DINO_MEAN,
+               'image_std': DINO_STD, 'resample': 2, 'size': DINO_SIZE}, open(f'{d}/preprocessor_config.json', 'w'), indent=2)
+    json.dump({'architectures': ['ViTModel'], 'model_type': 'vit', 'hidden_size': WIDTH, 'image_size': DINO_SIZE, 'patch_size': 8},
+              open(f'{d}/config.json', 'w'), indent=2)
+    refs_dir = f'{OUT}/references'
+    os.makedirs(refs_dir, exist_ok=True)
+    rng = np.random.default_rng(21)
+    for k, (w, h) in enumerate([(40, 40), (64, 48)]):
+        base = np.array(Image.open(f'{OUT}/images/down-rgb.png').convert('RGB').resize((w, h), resample=Image.BICUBIC)).astype(np.int16)
+        Image.fromarray(np.clip(base + rng.integers(-20, 20, base.shape), 0, 255).astype(np.uint8)).save(f'{refs_dir}/ref-{k}.png')
+    refs = [Image.open(f'{refs_dir}/ref-{k}.png') for k in range(2)]
+    out = {}
+    ids = torch.tensor([[BOS, EOS] + [EOS] * 5])
+    mask = torch.tensor([[1, 1] + [0] * 5])
+    with torch.no_grad():
+        def clip_image(img):
+            return clip(ids, torch.from_numpy(preprocess(img)[None]), mask)[3][0].double()
+
+        def dino_cls(img):
+            v = dino(torch.from_numpy(dino_preprocess(img)[None]))[0, 0].double()
+            return v / v.norm()
+
+        ref_clip = [clip_image(r) for r in refs]
+        ref_dino = [dino_cls(r) for r in refs]
+        for name in ['down-rgb.png', 'crop-rgb.png', 'up-rgb.png']:
+            img = Image.open(f'{OUT}/images/{name}')
+            ci, di = clip_image(img), dino_cls(img)
+            out[name] = {'clip-i': float(sum((ci * r).sum() for r in ref_clip) / len(refs)),
+                         'dino': float(sum((di * r).sum() for r in ref_dino) / len(refs))}
+    return out
 
 
 if __name__ == '__main__':

@@ -24,6 +24,8 @@ export interface ClipProcessorConfig {
 
 const OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 const OPENAI_CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+/** transformers' IMAGENET_STANDARD_MEAN / _STD, the ViT processors' defaults. */
+const HALF = [0.5, 0.5, 0.5] as const;
 
 function positive(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 4096) throw new Error(`${what}: expected an integer 1..4096, got ${JSON.stringify(v)}`);
@@ -43,12 +45,17 @@ function flag(v: unknown, what: string, dflt: boolean): boolean {
   return v;
 }
 
-/** transformers' get_size_dict: a number is the shortest edge for `size`, a square for `crop_size`. */
+/**
+ * transformers' get_size_dict: for CLIP a plain-number `size` is the shortest edge; for ViT processors (DINO's
+ * ViTFeatureExtractor / ViTImageProcessor) it is a square, and they neither crop nor default to CLIP's statistics.
+ */
 export function parseClipProcessorConfig(raw: Record<string, unknown>, where: string): ClipProcessorConfig {
   const w = (k: string) => `${where}: ${k}`;
-  const s = raw.size ?? { shortest_edge: 224 };
+  const type = String(raw.image_processor_type ?? raw.feature_extractor_type ?? 'CLIPImageProcessor');
+  const vit = /^ViT/i.test(type);
+  const s = raw.size ?? (vit ? { height: 224, width: 224 } : { shortest_edge: 224 });
   let size: ClipProcessorConfig['size'];
-  if (typeof s === 'number') size = { shortestEdge: positive(s, w('size')) };
+  if (typeof s === 'number') size = vit ? { height: positive(s, w('size')), width: s } : { shortestEdge: positive(s, w('size')) };
   else if (s && typeof s === 'object' && 'shortest_edge' in s) size = { shortestEdge: positive((s as Record<string, unknown>).shortest_edge, w('size.shortest_edge')) };
   else if (s && typeof s === 'object' && 'height' in s && 'width' in s) size = { height: positive((s as Record<string, unknown>).height, w('size.height')), width: positive((s as Record<string, unknown>).width, w('size.width')) };
   else throw new Error(`${w('size')}: expected a number, {shortest_edge} or {height, width}, got ${JSON.stringify(s)}`);
@@ -57,25 +64,25 @@ export function parseClipProcessorConfig(raw: Record<string, unknown>, where: st
   if (typeof c === 'number') cropSize = { height: positive(c, w('crop_size')), width: c };
   else if (c && typeof c === 'object' && 'height' in c && 'width' in c) cropSize = { height: positive((c as Record<string, unknown>).height, w('crop_size.height')), width: positive((c as Record<string, unknown>).width, w('crop_size.width')) };
   else throw new Error(`${w('crop_size')}: expected a number or {height, width}, got ${JSON.stringify(c)}`);
-  const resample = raw.resample ?? 3;
+  const resample = raw.resample ?? (vit ? 2 : 3);
   if (typeof resample !== 'number' || !(resample in RESAMPLE_FILTERS)) {
     throw new Error(`${w('resample')}: supported ${Object.entries(RESAMPLE_FILTERS).map(([k, n]) => `${k} (${n})`).join(', ')}, got ${JSON.stringify(resample)}`);
   }
   const factor = raw.rescale_factor ?? 1 / 255;
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor <= 0) throw new Error(`${w('rescale_factor')}: expected a positive number, got ${JSON.stringify(factor)}`);
-  const std = triple(raw.image_std, w('image_std'), OPENAI_CLIP_STD);
+  const std = triple(raw.image_std, w('image_std'), vit ? HALF : OPENAI_CLIP_STD);
   if (std.some((x) => x <= 0)) throw new Error(`${w('image_std')}: entries must be positive`);
   if (raw.do_convert_rgb === false) throw new Error(`${w('do_convert_rgb')}: false is not supported (images are converted to RGB)`);
   return {
     doResize: flag(raw.do_resize, w('do_resize'), true),
     size,
     resample: resample as ResampleCode,
-    doCenterCrop: flag(raw.do_center_crop, w('do_center_crop'), true),
+    doCenterCrop: flag(raw.do_center_crop, w('do_center_crop'), !vit),
     cropSize,
     doRescale: flag(raw.do_rescale, w('do_rescale'), true),
     rescaleFactor: factor,
     doNormalize: flag(raw.do_normalize, w('do_normalize'), true),
-    mean: triple(raw.image_mean, w('image_mean'), OPENAI_CLIP_MEAN),
+    mean: triple(raw.image_mean, w('image_mean'), vit ? HALF : OPENAI_CLIP_MEAN),
     std,
   };
 }

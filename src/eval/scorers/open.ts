@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openSession, releaseAllSessions, type OnnxSession } from '../../models/onnx/session.js';
 import type { RuntimeOptions } from '../../models/onnx/providers.js';
 import { ClipModel, assertFiniteArray, rowCosines } from './clip.js';
+import { DinoModel, clipImageEmbedder, meanCosines, referenceImages, type ImageEmbedder } from './personalization.js';
 import type { ImageScorer, ScoreInput } from './types.js';
 
 /*
@@ -11,9 +12,12 @@ import type { ImageScorer, ScoreInput } from './types.js';
  *   pickscore = logit_scale.exp()·cos                    PickScore_v1 (diagonal of logits_per_image)
  *   hpsv2     = 100·cos                                  HPS v2.1 in the Hugging Face CLIP layout
  *   aesthetic = MLP(image_embeds / ‖image_embeds‖)        LAION improved aesthetic predictor (ONNX head)
+ * and, against a folder of reference images (personalization.ts), clip-i and dino.
  */
 
-export const SCORER_NAMES = ['clipscore', 'pickscore', 'hpsv2', 'aesthetic'] as const;
+export const SCORER_NAMES = ['clipscore', 'pickscore', 'hpsv2', 'aesthetic', 'clip-i', 'dino'] as const;
+/** Scorers that compare against reference images instead of the prompt. */
+export const REFERENCE_SCORERS: readonly ScorerName[] = ['clip-i', 'dino'];
 export type ScorerName = (typeof SCORER_NAMES)[number];
 
 export interface ScorerRequest {
@@ -22,6 +26,8 @@ export interface ScorerRequest {
   readonly path: string;
   /** aesthetic: the head ONNX (default PATH/aesthetic.onnx). */
   readonly head?: string;
+  /** clip-i, dino: the folder of reference images. */
+  readonly references?: string;
 }
 
 const clipModels = new Map<string, Promise<ClipModel>>();
@@ -54,6 +60,7 @@ async function openHead(path: string): Promise<OnnxSession> {
 export async function openScorer(r: ScorerRequest, runtime: RuntimeOptions = {}): Promise<ImageScorer> {
   if (!(SCORER_NAMES as readonly string[]).includes(r.kind)) throw new Error(`scorer ${r.name}: kind ${JSON.stringify(r.kind)}; expected one of ${SCORER_NAMES.join(', ')}`);
   const kind = r.kind as ScorerName;
+  if (REFERENCE_SCORERS.includes(kind)) return openReferenceScorer(r, kind, runtime);
   const model = await clipModel(r.path, runtime);
   const head = kind === 'aesthetic' ? await openHead(r.head ?? join(r.path, 'aesthetic.onnx')) : undefined;
   return {
@@ -73,7 +80,7 @@ export async function openScorer(r: ScorerRequest, runtime: RuntimeOptions = {})
           return rowCosines(out.textEmbeds, out.imageEmbeds, B, out.dim).map((c) => 100 * c);
         case 'pickscore':
           return Array.from(out.diagonalLogits);
-        case 'aesthetic': {
+        default: {
           const name = head!.inputs[0].name;
           const res = await head!.run({ [name]: { data: out.imageEmbeds, dims: [B, out.dim] } });
           const y = Object.values(res)[0];
@@ -82,6 +89,24 @@ export async function openScorer(r: ScorerRequest, runtime: RuntimeOptions = {})
           return Array.from(y.data);
         }
       }
+    },
+  };
+}
+
+const REFERENCE_BATCH = 8;
+
+async function openReferenceScorer(r: ScorerRequest, kind: ScorerName, runtime: RuntimeOptions): Promise<ImageScorer> {
+  if (!r.references) throw new Error(`scorer ${r.name} (${kind}): needs a folder of reference images (--references DIR, or "references" in the config)`);
+  const refs = referenceImages(r.references);
+  const embedder: ImageEmbedder = kind === 'dino' ? await DinoModel.open(r.path, runtime) : clipImageEmbedder(await clipModel(r.path, runtime));
+  const refEmbeds: Float64Array[] = [];
+  for (let i = 0; i < refs.length; i += REFERENCE_BATCH) refEmbeds.push(...(await embedder.embed(refs.slice(i, i + REFERENCE_BATCH))));
+  return {
+    name: r.name,
+    kind,
+    async score(batch: readonly ScoreInput[]): Promise<number[]> {
+      if (batch.length === 0) return [];
+      return meanCosines(await embedder.embed(batch.map((b) => b.image)), refEmbeds);
     },
   };
 }
