@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
+import { COMPARE_PAIRS, compareRows, compareSettings, type CompareOptions } from '../src/lab/mnist/compare.js';
+import { ModelShelf } from '../src/lab/mnist/models.js';
+import { runRow } from '../src/lab/mnist/run.js';
+import { argmaxRows } from '../src/eval/classes.js';
 import { screenshotPath, startWebSession, type WebSession } from './helpers/browser.js';
 
 // Real Chromium (Debian's package, installed by .ci/run) against the built app on a loopback port.
@@ -110,4 +114,46 @@ test('lab page: bad input is refused with a message naming the field', async () 
   assert.match((await page.textContent('#mixture-error'))!, /pasted JSON: missing field "strong"/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+interface PageMnist {
+  provider: string;
+  threads: number;
+  callMs: number;
+  rows: { id: string; name: string; nfe: number; images: Record<string, number>; predicted: Record<string, number> }[];
+}
+
+test('small-models page: the grid equals Node (onnxruntime-node) for the same seeds: digits and latents', async () => {
+  const options: CompareOptions = { count: 4, batch: 4, seed: 5, steps: 6, inversion: 'ddim', w: 2 };
+  const { page, errors } = await web.open('mnist.html');
+  await page.fill('#count', String(options.count));
+  await page.fill('#batch', String(options.batch));
+  await page.fill('#steps', String(options.steps));
+  await page.fill('#seed', String(options.seed));
+  await page.click('#run');
+  await page.waitForSelector('#results[data-state=done]', { timeout: 240_000 });
+  const got = (await page.evaluate(() => (globalThis as unknown as { w2sdMnistResult: unknown }).w2sdMnistResult)) as PageMnist;
+  assert.equal(got.provider, 'wasm');
+  assert.ok(got.threads >= 1);
+  await page.screenshot({ path: screenshotPath('mnist'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // Node: the same rows through onnxruntime-node
+  const shelf = new ModelShelf();
+  const [strong, weak, classifier] = await Promise.all([shelf.model(COMPARE_PAIRS.quality.strong), shelf.model(COMPARE_PAIRS.quality.weak), shelf.classifier()]);
+  const rows = compareRows(strong, weak, options);
+  assert.deepEqual(got.rows.map((r) => r.id), rows.map((r) => r.id));
+  for (const [k, row] of rows.entries()) {
+    const s = await runRow(row, compareSettings(strong, options));
+    const predicted = argmaxRows((await classifier.classify(s.images, s.count)).logits, classifier.classes);
+    const page = got.rows[k];
+    assert.equal(page.nfe, s.nfe, row.name);
+    assert.deepEqual(Array.from(Object.values(page.predicted)), Array.from(predicted), `${row.name}: predicted digits`);
+    const img = Object.values(page.images);
+    assert.equal(img.length, s.images.length);
+    let worst = 0;
+    for (let i = 0; i < img.length; i++) worst = Math.max(worst, Math.abs(img[i] - s.images[i]));
+    assert.ok(worst < 1e-3, `${row.name}: latents differ by ${worst}`);
+  }
 });

@@ -29,3 +29,15 @@ export async function showEnv(): Promise<BrowserEnv> {
   if (el) el.textContent = describeEnv(e);
   return e;
 }
+
+export type WebProvider = 'wasm' | 'webgpu';
+
+export interface WebRuntime {
+  readonly provider: WebProvider;
+  /** WebAssembly threads: navigator.hardwareConcurrency when the page is cross-origin isolated, else 1. */
+  readonly threads: number;
+}
+
+export function defaultRuntime(e: BrowserEnv): WebRuntime {
+  return { provider: e.webgpu ? 'webgpu' : 'wasm', threads: e.isolated ? Math.max(1, e.cores) : 1 };
+}

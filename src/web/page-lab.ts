@@ -7,7 +7,7 @@ import { windowFor, type Window } from '../lab/plot/toy-figures.js';
 import type { LabRequest, LabResult } from './lab-protocol.js';
 import { moveMean, setSpread, setWeight, spreadOf, withModel, type Which } from './mixture-edit.js';
 import { showEnv } from './env.js';
-import { $, JobRunner, el, fillSelect, input, numberField, rgbaCanvas, select } from './ui.js';
+import { $, JobRunner, wireRun, el, fillSelect, input, numberField, rgbaCanvas, select } from './ui.js';
 
 const METHODS = ['plain strong', 'plain weak', 'plain ideal model', 'W2SD (ddim)', 'W2SD (fixed-point)', 'self-reflection', 'S2WD', 'W2SD equal-compute', 'autoguidance'];
 const DEFAULT_SHOWN = new Set(['plain strong', 'plain weak', 'W2SD (ddim)', 'W2SD (fixed-point)', 'S2WD', 'W2SD equal-compute', 'autoguidance']);
@@ -221,7 +221,6 @@ function showResult(r: LabResult): void {
   $('cards').replaceChildren(
     ...r.panels.map((p) => el('div', { className: 'card' }, [el('h3', { textContent: `${p.name} · ${(100 * p.targetMass).toFixed(1)} % · NFE ${p.nfe}` }), rgbaCanvas(p.width, p.height, p.rgba)])),
   );
-  $('results').dataset.state = 'done';
 }
 
 async function main(): Promise<void> {
@@ -238,22 +237,7 @@ async function main(): Promise<void> {
     cancel: $('cancel') as HTMLButtonElement,
     error: $('error'),
   });
-  $('run').addEventListener('click', async () => {
-    let q: LabRequest;
-    try {
-      q = request();
-    } catch (e) {
-      $('error').textContent = (e as Error).message;
-      return;
-    }
-    $('results').dataset.state = 'running';
-    const t0 = performance.now();
-    const r = await runner.run(q);
-    if (r) {
-      showResult(r);
-      $('status').textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
-    } else $('results').dataset.state = 'failed';
-  });
+  wireRun(runner, request, (_q, r) => showResult(r));
 }
 
 await main();

@@ -138,3 +138,29 @@ export function serveJobs<Q, R>(handle: (request: Q, progress: (done: number, to
     }
   };
 }
+
+/**
+ * The Run button: reads the form (a bad field shows its message and nothing starts), runs the job, shows the
+ * result; #results carries data-state running / done / failed for scripts and tests.
+ */
+export function wireRun<Q, R>(runner: JobRunner<Q, R>, request: () => Q, show: (q: Q, r: R) => void): void {
+  $('run').addEventListener('click', async () => {
+    let q: Q;
+    try {
+      q = request();
+    } catch (e) {
+      $('error').textContent = (e as Error).message;
+      return;
+    }
+    $('results').dataset.state = 'running';
+    const t0 = performance.now();
+    const r = await runner.run(q);
+    if (r === undefined) {
+      $('results').dataset.state = 'failed';
+      return;
+    }
+    show(q, r);
+    $('results').dataset.state = 'done';
+    $('status').textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  });
+}

@@ -5,18 +5,9 @@ import { loadClassCondModel, type ClassCondModel } from '../../models/classcond.
 import { loadClassifier, type Classifier } from '../../eval/classifier.js';
 import type { RuntimeOptions } from '../../models/onnx/providers.js';
 
-/** The shipped model names (models/README.md). */
-export const MODEL_NAMES = {
-  imbalanceStrong: 'mnist-imbalance-2to1',
-  imbalanceWeak: 'mnist-imbalance-10to1',
-  imbalanceIdeal: 'mnist-imbalance-1to1',
-  lengthWeak: 'mnist-full-early',
-  lengthStrong: 'mnist-full-mid',
-  lengthIdeal: 'mnist-full-final',
-  qualityStrong: 'mnist-full-final',
-  qualityWeak: 'mnist-small',
-  classifier: 'mnist-classifier',
-} as const;
+import { MODEL_NAMES } from './model-names.js';
+
+export { MODEL_NAMES };
 
 /** The project folder (the one whose package.json is w2sd's), found from this file so it works from dist/. */
 export function projectRoot(): string {

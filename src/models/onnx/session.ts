@@ -1,17 +1,13 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { InferenceSession } from 'onnxruntime-node';
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
-import { fromOrtTensor, toOrtTensor, type FloatOutput, type HostTensor, type IoSpec } from './io.js';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { findSpec, prepareRun, specsOf, type ModelSession, type SessionStats } from './feeds.js';
+import { fromOrtTensor, type FloatOutput, type HostTensor, type IoSpec } from './io.js';
 import { checkProvider, type ProviderName, type RuntimeOptions } from './providers.js';
 
-/** Time and calls spent inside ORT, so benchmarks can split a step into network time and the rest. */
-export interface SessionStats {
-  runs: number;
-  ms: number;
-}
+export type { SessionStats } from './feeds.js';
 
 /** One loaded ONNX model with its declared signature. Shared by every leg that uses the same file. */
-export class OnnxSession {
+export class OnnxSession implements ModelSession {
   readonly stats: SessionStats = { runs: 0, ms: 0 };
 
   constructor(
@@ -27,33 +23,18 @@ export class OnnxSession {
   }
 
   input(name: string): IoSpec {
-    const spec = this.inputs.find((s) => s.name === name);
-    if (!spec) throw new Error(`${this.path}: no input '${name}' (inputs: ${this.inputs.map((s) => s.name).join(', ')})`);
-    return spec;
+    return findSpec(this.inputs, name, 'input', this.path);
   }
 
   output(name: string): IoSpec {
-    const spec = this.outputs.find((s) => s.name === name);
-    if (!spec) throw new Error(`${this.path}: no output '${name}' (outputs: ${this.outputs.map((s) => s.name).join(', ')})`);
-    return spec;
+    return findSpec(this.outputs, name, 'output', this.path);
   }
 
-  /**
-   * Runs with every declared input fed (a missing or unknown feed is an error, so a mis-wired pipeline
-   * cannot silently rely on a default) and returns the requested outputs as float32.
-   */
+  /** Runs with every declared input fed (see prepareRun) and returns the requested outputs as float32. */
   async run(feeds: Readonly<Record<string, HostTensor>>, outputNames?: readonly string[]): Promise<Record<string, FloatOutput>> {
-    const ortFeeds: Record<string, OrtTensor> = {};
-    for (const spec of this.inputs) {
-      const host = feeds[spec.name];
-      if (!host) throw new Error(`${this.path}: input '${spec.name}' was not provided`);
-      ortFeeds[spec.name] = toOrtTensor(spec, host, this.path);
-    }
-    for (const name of Object.keys(feeds)) {
-      if (!this.hasInput(name)) throw new Error(`${this.path}: model has no input '${name}' (inputs: ${this.inputs.map((s) => s.name).join(', ')})`);
-    }
-    const wanted = outputNames ?? this.outputs.map((s) => s.name);
-    for (const name of wanted) this.output(name);
+    const { parts, wanted } = prepareRun(this, feeds, outputNames);
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(parts)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims);
     const t0 = performance.now();
     const result = await this.session.run(ortFeeds, [...wanted]);
     this.stats.ms += performance.now() - t0;
@@ -66,14 +47,6 @@ export class OnnxSession {
   async release(): Promise<void> {
     await this.session.release();
   }
-}
-
-function specsOf(metadata: readonly InferenceSession.ValueMetadata[], names: readonly string[], path: string): IoSpec[] {
-  return names.map((name) => {
-    const m = metadata.find((v) => v.name === name);
-    if (!m || !m.isTensor) throw new Error(`${path}: '${name}' is not a tensor; only tensor inputs and outputs are supported`);
-    return { name, dtype: m.type, dims: m.shape.map((d) => (typeof d === 'number' ? d : String(d))) };
-  });
 }
 
 const cache = new Map<string, Promise<OnnxSession>>();
