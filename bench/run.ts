@@ -32,6 +32,7 @@ await optional('sd', './sd.js', 'benchSd');
 await optional('mnist', './mnist.js', 'benchMnist');
 await optional('eval', './eval.js', 'benchEval');
 await optional('lora', './lora.js', 'benchLora');
+await optional('scale', './scale.js', 'benchScale');
 await optional('web', './web.js', 'benchWeb');
 
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };

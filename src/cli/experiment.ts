@@ -3,11 +3,15 @@ import type { Command } from 'commander';
 import { closeContext, createContext, runExperiment } from '../experiments/run.js';
 import { readExperimentConfig } from '../experiments/config.js';
 import { SqliteStore } from '../experiments/store.js';
+import { addQueueOptions, queueExperimentAction } from './experiment-queue.js';
 
 interface RawOptions {
   threads?: string;
   json?: boolean;
   progress: boolean;
+  queue?: string;
+  queueName?: string;
+  wait?: boolean;
 }
 
 export interface CliIo {
@@ -25,6 +29,7 @@ export function positiveIntOption(value: string | undefined, name: string): numb
 }
 
 async function action(config: string, raw: RawOptions, io: CliIo): Promise<void> {
+  if (raw.queue !== undefined) return queueExperimentAction(config, { queue: raw.queue, queueName: raw.queueName, wait: raw.wait, json: raw.json }, io);
   const threads = positiveIntOption(raw.threads, '--threads');
   // everything is checked (config, folders, prompt set, scorer folders) before the first image
   const experiment = readExperimentConfig(config);
@@ -48,7 +53,7 @@ async function action(config: string, raw: RawOptions, io: CliIo): Promise<void>
 
 /** `w2sd experiment CONFIG`: methods × prompts × seeds into a resumable results store. */
 export function registerExperiment(program: Command, io: CliIo = STDIO): Command {
-  return program
+  const experiment = program
     .command('experiment')
     .description('Run methods × prompts × seeds from a JSON config into a results store (resumable; see docs/EVAL.md)')
     .argument('<config>', 'experiment config (JSON)')
@@ -56,4 +61,5 @@ export function registerExperiment(program: Command, io: CliIo = STDIO): Command
     .option('--json', 'print a JSON summary on stdout')
     .option('--no-progress', 'no per-item lines on stderr')
     .action((config: string, raw: RawOptions) => action(config, raw, io));
+  return addQueueOptions(experiment, io);
 }

@@ -11,6 +11,7 @@ import { registerReport } from './report.js';
 import { registerScore } from './score.js';
 import { registerLora } from './lora.js';
 import { registerServe } from './serve.js';
+import { registerWorker } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,6 +30,7 @@ registerReport(program);
 registerScore(program);
 registerLora(program);
 registerServe(program);
+registerWorker(program);
 
 // Ctrl-C / SIGTERM: abort the run, remove what its output sets staged, leave with 130 / 143 (cancel.ts)
 installSignalHandlers();

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { buildApp, defaultWebRoot, type AppPlugin } from '../server/app.js';
 import { defaultModelsDir } from '../lab/mnist/models.js';
 import { parseFiniteOption } from './toy.js';
+import { addApiOptions, apiPlugin, parseApiOptions, type RawApiOptions } from './serve-api.js';
 
 interface RawOptions {
   port: string;
@@ -43,14 +44,16 @@ export async function serve(o: ServeOptions): Promise<{ url: string; close(): Pr
 }
 
 export function registerServe(program: Command): Command {
-  return program
+  const command = program
     .command('serve')
     .description('Serve the web app (exact lab, small models) with cross-origin isolation; run npm run build first')
     .option('--port <n>', 'port (0 = any free port)', '8080')
     .option('--host <h>', 'interface to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
     .option('--models <dir>', 'folder of Stable Diffusion (optimum ONNX) model folders, exposed read-only at /sd-models/')
-    .action(async (raw: RawOptions) => {
-      const server = await serve(parseServeOptions(raw));
+    .action(async (raw: RawOptions & RawApiOptions) => {
+      const o = parseServeOptions(raw);
+      const server = await serve({ ...o, plugins: [apiPlugin(parseApiOptions(raw, o.sdModelsDir))] });
       process.stdout.write(`w2sd web app at ${server.url} (Ctrl-C stops it)\n`);
     });
+  return addApiOptions(command);
 }
