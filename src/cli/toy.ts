@@ -7,6 +7,8 @@ import { ToyOptionError } from '../lab/toy/errors.js';
 import { SWEEPS, runToyLab, type SweepKind, type ToyLabOptions, type ToyLabResult } from '../lab/toy/lab.js';
 import { updateResults, writeToyOutputs } from '../lab/toy/report.js';
 import { methodTable, toJson } from '../lab/toy/tables.js';
+import { runPresetCli } from './toy-preset.js';
+import { EXACT_PRESETS } from '../lab/exact/presets.js';
 
 export { ToyOptionError };
 
@@ -24,6 +26,7 @@ interface RawOptions {
   json?: boolean;
   results?: string;
   trajectories: string;
+  preset?: string;
 }
 
 /** Strict number parsing: the whole string must be a finite number ("12abc", "", "Infinity" are errors). */
@@ -71,7 +74,8 @@ function progress(enabled: boolean): { update: ToyLabOptions['onProgress']; stop
   };
 }
 
-async function action(raw: RawOptions): Promise<void> {
+async function action(raw: RawOptions, cmd: Command): Promise<void> {
+  if (raw.preset !== undefined) return presetAction(raw, cmd);
   const dim = parseFiniteOption(raw.dim, '--dim');
   if (dim !== 1 && dim !== 2) throw new ToyOptionError(`--dim: expected 1 or 2, got ${raw.dim}`);
   const mixtures = raw.mixture ? await loadMixtures(raw.mixture) : undefined;
@@ -79,12 +83,7 @@ async function action(raw: RawOptions): Promise<void> {
   const base: ToyLabOptions = {
     dim,
     mixtures,
-    samples: parseFiniteOption(raw.samples, '--samples'),
-    steps: parseFiniteOption(raw.steps, '--steps'),
-    lambda: raw.lambda === undefined ? undefined : parseFiniteOption(raw.lambda, '--lambda'),
-    sampler: raw.sampler,
-    inversion: raw.inversion,
-    seed: parseFiniteOption(raw.seed, '--seed'),
+    ...samplingOptions(raw),
     sweeps: raw.results ? SWEEPS.filter((k) => !(mixtures && k === 'gap')) : sweeps,
     trajectories: parseFiniteOption(raw.trajectories, '--trajectories'),
   };
@@ -115,6 +114,30 @@ async function action(raw: RawOptions): Promise<void> {
   }
 }
 
+/** --preset: the exact MoE / sequence labs; the toy-only options the user set explicitly are refused. */
+async function presetAction(raw: RawOptions, cmd: Command): Promise<void> {
+  const toyOnly = ['dim', 'mixture', 'sweep', 'results', 'trajectories'].filter((k) => cmd.getOptionValueSource(k) === 'cli').map((k) => `--${k}`);
+  await runPresetCli({
+    preset: raw.preset!,
+    toyOnly,
+    out: raw.out,
+    json: raw.json,
+    lab: samplingOptions(raw),
+  });
+}
+
+/** The options the toys and the exact presets share. */
+function samplingOptions(raw: RawOptions) {
+  return {
+    samples: parseFiniteOption(raw.samples, '--samples'),
+    steps: parseFiniteOption(raw.steps, '--steps'),
+    lambda: raw.lambda === undefined ? undefined : parseFiniteOption(raw.lambda, '--lambda'),
+    sampler: raw.sampler,
+    inversion: raw.inversion,
+    seed: parseFiniteOption(raw.seed, '--seed'),
+  };
+}
+
 export function registerToy(program: Command): Command {
   return program
     .command('toy')
@@ -132,5 +155,6 @@ export function registerToy(program: Command): Command {
     .option('--json', 'print one JSON object (rows with name, NFE and metrics) instead of tables')
     .option('--results <file>', 'regenerate the toy sections of this results page (runs 1-D and 2-D with every sweep)')
     .option('--trajectories <m>', 'samples drawn as trajectories in the figures', '24')
+    .option('--preset <name>', `exact mixture-of-experts / sequence lab instead: ${EXACT_PRESETS.join(', ')} or all (comma-separated)`)
     .action(action);
 }
