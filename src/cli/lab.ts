@@ -4,6 +4,7 @@ import { EXPERIMENTS, type ExperimentName } from '../lab/mnist/experiments.js';
 import { runExperiment, type ExperimentResult, type LabOptions } from '../lab/mnist/lab.js';
 import { experimentMarkdown, mnistSection } from '../lab/mnist/report.js';
 import { writeAtomic } from '../lab/mnist/grid.js';
+import { EXTRA_LABS, extraLabAction } from './lab-extra.js';
 
 export interface RawOptions {
   models?: string;
@@ -84,6 +85,10 @@ export function labOptions(raw: RawOptions, log?: (line: string) => void): LabOp
 }
 
 async function action(name: string, raw: RawOptions): Promise<void> {
+  if ((EXTRA_LABS as readonly string[]).includes(name)) {
+    const log = raw.json || raw.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+    return extraLabAction(name as (typeof EXTRA_LABS)[number], labOptions(raw, log), raw);
+  }
   const experiments = parseExperiments(name);
   const say = raw.json || raw.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
   const opts = labOptions(raw, say);
@@ -107,7 +112,7 @@ export function registerLab(program: Command): Command {
   return program
     .command('lab')
     .description('Small trained MNIST models (models/): W2SD against its baselines and controls at equal seeds — imbalance, length, quality or all')
-    .argument('<experiment>', `${EXPERIMENTS.join(', ')} or all`)
+    .argument('<experiment>', `${EXPERIMENTS.join(', ')} or all; ${EXTRA_LABS.join(', ')} (DiT-MoE and video pairs, not in all)`)
     .option('--models <dir>', 'folder of the shipped models (default: the project\'s models/)')
     .option('--out <dir>', 'output folder for tables, JSON and PNG grids', 'out/lab')
     .option('--samples <n>', 'samples per row (≥ 5000 for the published numbers)', '1000')

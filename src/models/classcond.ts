@@ -50,6 +50,20 @@ export interface LoadOptions extends RuntimeOptions {
 
 /** Accepts the model folder or the path of its model.onnx. */
 export async function loadClassCondModel(path: string, opts: LoadOptions = {}): Promise<ClassCondModel> {
+  const f = await openShippedFolder(path, opts);
+  return makeModel(f.name, f.dir, f.scheduler, f.config, f.session);
+}
+
+/** A shipped folder opened and its signature checked; `extraInputs` are float32 [B] inputs beyond the usual three. */
+export interface ShippedFolder {
+  readonly name: string;
+  readonly dir: string;
+  readonly scheduler: SchedulerConfig;
+  readonly config: ShippedConfig;
+  readonly session: OnnxSession;
+}
+
+export async function openShippedFolder(path: string, opts: LoadOptions = {}, extraInputs: readonly string[] = []): Promise<ShippedFolder> {
   const dir = path.endsWith('.onnx') ? dirname(path) : path;
   const onnxPath = path.endsWith('.onnx') ? path : join(dir, 'model.onnx');
   const name = opts.name ?? basename(dir);
@@ -63,8 +77,8 @@ export async function loadClassCondModel(path: string, opts: LoadOptions = {}): 
   } catch (err) {
     throw new Error(`shipped model ${name}: ${onnxPath} is not a loadable ONNX model (corrupt or truncated file?): ${(err as Error).message}`);
   }
-  checkSignature(session, config, name);
-  return makeModel(name, dir, scheduler, config, session);
+  checkSignature(session, config, name, extraInputs);
+  return { name, dir, scheduler, config, session };
 }
 
 function readJson(path: string, name: string): unknown {
@@ -112,11 +126,12 @@ export function parseShippedConfig(json: unknown, source: string): ShippedConfig
 const FLOAT_TYPES = ['float32', 'float16'];
 const INT_TYPES = ['int64', 'int32'];
 
-function checkSignature(session: OnnxSession, cfg: ShippedConfig, name: string): void {
+function checkSignature(session: OnnxSession, cfg: ShippedConfig, name: string, extraInputs: readonly string[]): void {
   const where = `shipped model ${name} (${session.path})`;
-  const expected = `expected inputs sample float32 [B, ${cfg.channels}, ${cfg.sampleSize}, ${cfg.sampleSize}], timestep float32 [B], class_labels int64 [B] and output out_sample`;
+  const extra = extraInputs.map((n) => `, ${n} float32 [B]`).join('');
+  const expected = `expected inputs sample float32 [B, ${cfg.channels}, ${cfg.sampleSize}, ${cfg.sampleSize}], timestep float32 [B], class_labels int64 [B]${extra} and output out_sample`;
   const names = session.inputs.map((s) => s.name).sort();
-  if (names.join(',') !== 'class_labels,sample,timestep') {
+  if (names.join(',') !== ['class_labels', 'sample', 'timestep', ...extraInputs].sort().join(',')) {
     throw new Error(`${where}: inputs are ${describe(session.inputs)}; ${expected}`);
   }
   if (!session.outputs.some((s) => s.name === 'out_sample')) {
@@ -136,6 +151,10 @@ function checkSignature(session: OnnxSession, cfg: ShippedConfig, name: string):
   if (t.dims.length > 1) throw new Error(`${where}: 'timestep' is ${describeOne(t)}; ${expected}`);
   const l = session.input('class_labels');
   if (!INT_TYPES.includes(l.dtype) || l.dims.length !== 1) throw new Error(`${where}: 'class_labels' is ${describeOne(l)}; ${expected}`);
+  for (const n of extraInputs) {
+    const e = session.input(n);
+    if (e.dtype !== 'float32' || e.dims.length !== 1) throw new Error(`${where}: '${n}' is ${describeOne(e)}; ${expected}`);
+  }
 }
 
 function describeOne(s: IoSpec): string {
@@ -146,7 +165,18 @@ function describe(specs: readonly IoSpec[]): string {
   return specs.map((s) => `${s.name} ${describeOne(s)}`).join(', ');
 }
 
-function makeModel(name: string, dir: string, scheduler: SchedulerConfig, config: ShippedConfig, session: OnnxSession): ClassCondModel {
+/**
+ * The model over an opened folder. `fixedInputs` feeds extra float32 [B] inputs one constant each (a routed
+ * MoE's `route`), so several models can share one session.
+ */
+export function makeModel(
+  name: string,
+  dir: string,
+  scheduler: SchedulerConfig,
+  config: ShippedConfig,
+  session: OnnxSession,
+  fixedInputs: Readonly<Record<string, number>> = {},
+): ClassCondModel {
   const imageShape = [config.channels, config.sampleSize, config.sampleSize] as const;
   const per = imageShape[0] * imageShape[1] * imageShape[2];
 
@@ -173,6 +203,7 @@ function makeModel(name: string, dir: string, scheduler: SchedulerConfig, config
         sample: { data: xt.data, dims: xt.shape },
         timestep: { data: new Float32Array(batch).fill(timestep), dims: [batch] },
         class_labels: { data: labels, dims: [batch] },
+        ...Object.fromEntries(Object.entries(fixedInputs).map(([k, v]) => [k, { data: new Float32Array(batch).fill(v), dims: [batch] }])),
       },
       ['out_sample'],
     );
