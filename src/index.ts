@@ -5,3 +5,6 @@ export { GaussianMixture, gmmDenoiser } from './models/gmm.js';
 export type { MixtureSpec, ComponentSpec, MixtureTriple } from './models/gmm-spec.js';
 export { parseMixtureFile, validateMixture } from './models/gmm-spec.js';
 export { toyMixtures } from './models/gmm-toys.js';
+export { veDenoiser } from './models/gmm.js';
+export { MixtureOfExperts, type ExpertSpec, type Routing } from './models/gmm-moe.js';
+export { sequenceMixture, frameMarginal, type SequenceSpec, type TrajectorySpec, type ClipShape } from './models/gmm-sequence.js';

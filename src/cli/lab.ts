@@ -12,6 +12,7 @@ import { parseEnum, parseInteger, parseList, parseNumber, parseNumberList } from
 import { runExperiment, type ExperimentResult, type LabOptions } from '../lab/mnist/lab.js';
 import { experimentMarkdown, mnistSection } from '../lab/mnist/report.js';
 import { writeAtomic } from '../lab/mnist/grid.js';
+import { EXTRA_LABS, extraLabAction } from './lab-extra.js';
 
 export interface RawOptions {
   models?: string;
@@ -137,7 +138,17 @@ export async function labPlan(name: string, raw: RawOptions, given: ReadonlySet<
   return { experiments, opts: { ...opts, out }, results, warnings };
 }
 
+/** `lab moe` / `lab video`: the same option checks and output set as the MNIST experiments. */
+async function extraAction(name: (typeof EXTRA_LABS)[number], raw: RawOptions): Promise<void> {
+  const opts = labOptions(raw);
+  const out = checkOutputFolder(raw.out, '--out');
+  checkBudget(mnistNeed({ samples: opts.samples, batch: opts.batch, prSamples: opts.prSamples, rows: 12 }), { maxMemoryBytes: maxMemoryOption(raw.maxMemory) });
+  const say = raw.json || raw.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+  await withOutputSet(() => extraLabAction(name, { ...opts, out, ...(say ? { log: say } : {}), signal: runSignal }, raw), runSignal, [out]);
+}
+
 async function action(name: string, raw: RawOptions, cmd: Command): Promise<void> {
+  if ((EXTRA_LABS as readonly string[]).includes(name)) return extraAction(name as (typeof EXTRA_LABS)[number], raw);
   const plan = await labPlan(name, raw, givenOptions(cmd));
   for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
   const tty = process.stderr.isTTY === true && !raw.json && !raw.quiet;
@@ -177,7 +188,7 @@ export function registerLab(program: Command): Command {
   return program
     .command('lab')
     .description('Small trained MNIST models (models/): W2SD against its baselines and controls at equal seeds — imbalance, length, quality or all')
-    .argument('<experiment>', `${EXPERIMENTS.join(', ')} or all`)
+    .argument('<experiment>', `${EXPERIMENTS.join(', ')} or all; ${EXTRA_LABS.join(', ')} (DiT-MoE and video pairs, not in all)`)
     .option('--models <dir>', 'folder of the shipped models (default: the project\'s models/)')
     .option('--out <dir>', 'output folder for tables, JSON and PNG grids', 'out/lab')
     .option('--samples <n>', 'samples per row (≥ 5000 for the published numbers)', '1000')

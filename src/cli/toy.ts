@@ -12,6 +12,8 @@ import { checkOutputFolder, checkResultsPage, readTextFile } from './paths.js';
 import { checkRange, parseEnum, parseInteger, parseList, parseNumber } from './validate.js';
 import { updateResults, writeToyOutputs } from '../lab/toy/report.js';
 import { methodTable, toJson } from '../lab/toy/tables.js';
+import { parsePresets, runPresetCli } from './toy-preset.js';
+import { EXACT_PRESETS } from '../lab/exact/presets.js';
 
 export { ToyOptionError };
 
@@ -32,6 +34,7 @@ interface RawOptions {
   fixedPointStrict?: boolean;
   maxMemory?: string;
   maxWork?: string;
+  preset?: string;
 }
 
 /** Strict number parsing: the whole string must be a finite decimal number ("12abc", "", "0x10" are errors). */
@@ -146,7 +149,41 @@ export function toyPlan(raw: RawOptions, given: ReadonlySet<string>) {
   return { base, dims, out, results, mixtures, warnings };
 }
 
+/** The sampling options the toys and the exact presets share, checked. */
+function samplingOptions(raw: RawOptions) {
+  const steps = parseInteger(raw.steps, '--steps', TOY_RANGES.steps);
+  return {
+    samples: parseInteger(raw.samples, '--samples', TOY_RANGES.samples),
+    steps,
+    lambda: raw.lambda === undefined ? undefined : parseInteger(raw.lambda, '--lambda', { min: 0, max: steps - 1 }),
+    sampler: parseEnum(raw.sampler, '--sampler', SAMPLERS),
+    inversion: parseEnum(raw.inversion, '--inversion', INVERSIONS),
+    seed: parseInteger(raw.seed, '--seed', TOY_RANGES.seed),
+  };
+}
+
+/**
+ * An exact preset's need: its models are fixed (at most 8 components over at most 16 dimensions: 8 frames × 2),
+ * and its table runs about 30·T evaluations per sample (the w grid, W2SD and controls, fixed-point iterations).
+ */
+function presetNeed(samples: number, steps: number): Need {
+  const d = 16;
+  return { work: samples * 30 * steps * 8 * d * d, memoryBytes: samples * d * 4 * 64, drivers: `--samples ${samples}, --steps ${steps} (exact presets: 8 components in ${d}-D)` };
+}
+
+/** --preset: the exact MoE / sequence labs; the toy-only options the user set explicitly are refused. */
+async function presetAction(raw: RawOptions, cmd: Command): Promise<void> {
+  parsePresets(raw.preset!);
+  const lab = samplingOptions(raw);
+  const maxWork = raw.maxWork === undefined ? TOY_MAX_WORK : parseNumber(raw.maxWork, '--max-work', { min: 1 });
+  checkBudget(presetNeed(lab.samples, lab.steps), { maxMemoryBytes: maxMemoryOption(raw.maxMemory), maxWork, workUnit: 'component-evaluations' });
+  const out = checkOutputFolder(raw.out, '--out');
+  const toyOnly = ['dim', 'mixture', 'sweep', 'results', 'trajectories'].filter((k) => cmd.getOptionValueSource(k) === 'cli').map((k) => `--${k}`);
+  await withOutputSet(() => runPresetCli({ preset: raw.preset!, toyOnly, out, json: raw.json, lab }), runSignal, [out]);
+}
+
 async function action(raw: RawOptions, cmd: Command): Promise<void> {
+  if (raw.preset !== undefined) return presetAction(raw, cmd);
   const plan = toyPlan(raw, givenOptions(cmd));
   for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
   const bar = progressBar('toy lab', !raw.json && process.stderr.isTTY === true);
@@ -199,5 +236,6 @@ export function registerToy(program: Command): Command {
     .option('--max-memory <MiB>', `refuse runs whose estimated memory exceeds this (default ¾ of this machine: ${defaultMaxMemoryMiB()} MiB)`)
     .option('--max-work <n>', `refuse runs whose estimated work exceeds this many component-evaluations (default ${TOY_MAX_WORK.toExponential()})`)
     .option('--fixed-point-strict', 'a fixed-point inversion that stops at its iteration cap above tolerance is an error (default: its residual is reported)')
+    .option('--preset <name>', `exact mixture-of-experts / sequence lab instead: ${EXACT_PRESETS.join(', ')} or all (comma-separated)`)
     .action((raw: RawOptions, cmd: Command) => action(raw, cmd));
 }

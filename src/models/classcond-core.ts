@@ -75,11 +75,13 @@ export function parseShippedConfig(json: unknown, source: string): ShippedConfig
 const FLOAT_TYPES = ['float32', 'float16'];
 const INT_TYPES = ['int64', 'int32'];
 
-export function checkSignature(session: ModelSession, cfg: ShippedConfig, name: string): void {
+/** `extraInputs`: float32 [B] inputs beyond the usual three (a routed MoE's `route`). */
+export function checkSignature(session: ModelSession, cfg: ShippedConfig, name: string, extraInputs: readonly string[] = []): void {
   const where = `shipped model ${name} (${session.path})`;
-  const expected = `expected inputs sample float32 [B, ${cfg.channels}, ${cfg.sampleSize}, ${cfg.sampleSize}], timestep float32 [B], class_labels int64 [B] and output out_sample`;
+  const extra = extraInputs.map((n) => `, ${n} float32 [B]`).join('');
+  const expected = `expected inputs sample float32 [B, ${cfg.channels}, ${cfg.sampleSize}, ${cfg.sampleSize}], timestep float32 [B], class_labels int64 [B]${extra} and output out_sample`;
   const names = session.inputs.map((s) => s.name).sort();
-  if (names.join(',') !== 'class_labels,sample,timestep') {
+  if (names.join(',') !== ['class_labels', 'sample', 'timestep', ...extraInputs].sort().join(',')) {
     throw new Error(`${where}: inputs are ${describe(session.inputs)}; ${expected}`);
   }
   if (!session.outputs.some((s) => s.name === 'out_sample')) {
@@ -99,6 +101,10 @@ export function checkSignature(session: ModelSession, cfg: ShippedConfig, name: 
   if (t.dims.length > 1) throw new Error(`${where}: 'timestep' is ${describeOne(t)}; ${expected}`);
   const l = session.input('class_labels');
   if (!INT_TYPES.includes(l.dtype) || l.dims.length !== 1) throw new Error(`${where}: 'class_labels' is ${describeOne(l)}; ${expected}`);
+  for (const n of extraInputs) {
+    const e = session.input(n);
+    if (e.dtype !== 'float32' || e.dims.length !== 1) throw new Error(`${where}: '${n}' is ${describeOne(e)}; ${expected}`);
+  }
 }
 
 function describeOne(s: IoSpec): string {
@@ -110,7 +116,18 @@ function describe(specs: readonly IoSpec[]): string {
 }
 
 /** The model around a loaded session (either runtime): the network call and its σ-space denoisers. */
-export function makeClassCondModel(name: string, dir: string, scheduler: SchedulerConfig, config: ShippedConfig, session: ModelSession): ClassCondModel {
+/**
+ * The model over an opened folder. `fixedInputs` feeds extra float32 [B] inputs one constant each (a routed
+ * MoE's `route`), so several models can share one session.
+ */
+export function makeClassCondModel(
+  name: string,
+  dir: string,
+  scheduler: SchedulerConfig,
+  config: ShippedConfig,
+  session: ModelSession,
+  fixedInputs: Readonly<Record<string, number>> = {},
+): ClassCondModel {
   const imageShape = [config.channels, config.sampleSize, config.sampleSize] as const;
   const per = imageShape[0] * imageShape[1] * imageShape[2];
 
@@ -137,6 +154,7 @@ export function makeClassCondModel(name: string, dir: string, scheduler: Schedul
         sample: { data: xt.data, dims: xt.shape },
         timestep: { data: new Float32Array(batch).fill(timestep), dims: [batch] },
         class_labels: { data: labels, dims: [batch] },
+        ...Object.fromEntries(Object.entries(fixedInputs).map(([k, v]) => [k, { data: new Float32Array(batch).fill(v), dims: [batch] }])),
       },
       ['out_sample'],
     );

@@ -245,15 +245,24 @@ export class GaussianMixture {
  * Inside a DDIM inversion the two differ (paper Eq. 3); otherwise this is exactly D(x; σ).
  */
 export function gmmDenoiser(mixture: GaussianMixture): Denoiser {
+  return veDenoiser((x, sigma) => mixture.denoise(x, sigma), mixture.dim, 'gmmDenoiser');
+}
+
+/**
+ * Any exact posterior mean `denoise(x, σ)` over rows of `dim` values as a core Denoiser, with the
+ * timestep-vs-sigma convention of gmmDenoiser. The latent's trailing axes may be shaped ([B, C, F, H, W]
+ * for sequences) as long as each item holds `dim` values; rows are the items in memory order.
+ */
+export function veDenoiser(denoise: (x: Float32Array, sigma: number) => Float32Array, dim: number, what: string): Denoiser {
   return async (x: Tensor, at: StepPoint): Promise<Float32Array> => {
-    const dim = x.shape[x.shape.length - 1];
-    if (dim !== mixture.dim) {
-      throw new Error(`gmmDenoiser: latent shape [${x.shape.join(', ')}] does not end in the mixture's dimension ${mixture.dim}`);
+    const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    if (per !== dim) {
+      throw new Error(`${what}: latent shape [${x.shape.join(', ')}] holds ${per} values per item, not the model's dimension ${dim}`);
     }
     const sc = at.timestep;
-    if (sc === at.sigma) return mixture.denoise(x.data, sc);
-    if (!(sc > 0)) throw new Error(`gmmDenoiser: conditioning sigma (timestep) must be > 0 when it differs from the latent's sigma, got ${sc}`);
-    const d0 = mixture.denoise(x.data, sc);
+    if (sc === at.sigma) return denoise(x.data, sc);
+    if (!(sc > 0)) throw new Error(`${what}: conditioning sigma (timestep) must be > 0 when it differs from the latent's sigma, got ${sc}`);
+    const d0 = denoise(x.data, sc);
     const ratio = at.sigma / sc;
     for (let i = 0; i < d0.length; i++) d0[i] = x.data[i] - ratio * (x.data[i] - d0[i]);
     return d0;

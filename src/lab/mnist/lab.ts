@@ -53,6 +53,8 @@ export interface LabOptions {
   readonly onProgress?: (done: number, total: number, label: string) => void;
   /** Stops the run between batches once aborted. */
   readonly signal?: AbortSignal;
+  /** Builds the experiment instead of buildExperiment (experiments outside src/lab/mnist, e.g. src/lab/moe). */
+  readonly build?: (shelf: ModelShelf, s: ExperimentSettings) => Promise<Experiment>;
 }
 
 function referenceSet(exp: Experiment, split: 'train' | 'test'): ImageSet {
@@ -65,7 +67,7 @@ export async function runExperiment(name: ExperimentName, o: LabOptions): Promis
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const shelf = new ModelShelf(o.modelsDir, o.threads ? { threads: o.threads } : {});
-  const exp = await buildExperiment(name, shelf, o.settings);
+  const exp = o.build ? await o.build(shelf, o.settings) : await buildExperiment(name, shelf, o.settings);
   const classifier = await shelf.classifier();
   const dir = join(o.out, name);
   const main = exp.models[0];

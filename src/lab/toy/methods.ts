@@ -1,5 +1,5 @@
 import { autoguided, equalCompute, equalComputeSplit, plain, s2wd, selfReflection, w2sd, type FixedPointOptions, type InversionKind, type Method } from '../../core/index.js';
-import type { ToyProblem } from './problem.js';
+import type { SamplingProblem as ToyProblem } from './problem.js';
 
 /** The reflection settings a toy run uses: λ as a number or "T − 1" (undefined), and the inversion. */
 export interface ReflectSettings {

@@ -21,12 +21,11 @@ export function toySchedule(steps: number): Schedule {
 const REFERENCE_STREAM = { step: 1_000_000 };
 const EXACT_ROW_STREAM = { step: 1_000_001 };
 
-export interface ToyProblem {
+/** What sampling a method and scoring it needs: the toys, and the exact MoE and sequence labs (src/lab/exact). */
+export interface SamplingProblem {
   readonly dim: number;
-  readonly mixtures: MixtureTriple;
-  readonly ideal: GaussianMixture;
-  readonly strong: GaussianMixture;
-  readonly weak: GaussianMixture;
+  /** Shape of one item when it is not a flat vector of `dim` values (sequences: [C, F, H, W]). */
+  readonly itemShape?: readonly number[];
   /** Every model call goes through this counter, so each row's NFE is counted, not estimated. */
   readonly counter: CallCounter;
   readonly denoisers: { readonly ideal: Denoiser; readonly strong: Denoiser; readonly weak: Denoiser };
@@ -37,6 +36,13 @@ export interface ToyProblem {
   readonly modeNames: readonly string[];
   /** Exact samples from the ideal, independent of the reference set. */
   exactIdeal(): Float32Array;
+}
+
+export interface ToyProblem extends SamplingProblem {
+  readonly mixtures: MixtureTriple;
+  readonly ideal: GaussianMixture;
+  readonly strong: GaussianMixture;
+  readonly weak: GaussianMixture;
 }
 
 export interface ProblemOptions {

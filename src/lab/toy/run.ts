@@ -1,7 +1,7 @@
 import { batchGaussian, fixedPointCollector, stepNoise, targetOf, tensor, type EqualComputeMethod, type EqualComputeSplit, type FixedPointSummary, type Method, type Sampler, type Schedule } from '../../core/index.js';
 import { toyMetrics, type ToyMetrics } from '../../eval/toy-metrics.js';
 import type { Trajectories } from '../plot/toy-figures.js';
-import { toySchedule, type ToyProblem } from './problem.js';
+import { toySchedule, type SamplingProblem } from './problem.js';
 
 export interface RunSettings {
   readonly sampler: Sampler;
@@ -28,8 +28,8 @@ export interface MethodRow {
  * normals (common random numbers: same seed, same draw), scaled by its own schedule's σ_max; stochastic
  * samplers get the same per-step noise too.
  */
-export async function runMethod(p: ToyProblem, method: Method, s: RunSettings): Promise<MethodRow> {
-  const shape = [p.samples, p.dim];
+export async function runMethod(p: SamplingProblem, method: Method, s: RunSettings): Promise<MethodRow> {
+  const shape = [p.samples, ...(p.itemShape ?? [p.dim])];
   const noise = tensor(batchGaussian(p.seed, shape), shape);
   const m = Math.min(s.trajectories ?? 0, p.samples);
   let schedule: Schedule | undefined;
@@ -74,7 +74,7 @@ export async function runMethod(p: ToyProblem, method: Method, s: RunSettings): 
 }
 
 /** The exact-sample row: what a perfect sampler of the ideal scores, the floor of every metric. */
-export function exactRow(p: ToyProblem): MethodRow {
+export function exactRow(p: SamplingProblem): MethodRow {
   const x = p.exactIdeal();
   return { name: 'ideal (exact samples)', nfe: 0, metrics: toyMetrics(p.reference, x), samples: x };
 }
