@@ -126,20 +126,39 @@ export class GaussianMixture {
     for (let b = 0; b < rows; b++) {
       const xo = b * d;
       let max = -Infinity;
-      for (let j = 0; j < n.k; j++) {
-        let q = 0;
-        for (let i = 0; i < d; i++) delta[j * d + i] = x[xo + i] - n.mean[j * d + i];
-        for (let i = 0; i < d; i++) {
-          let s = 0;
-          for (let m = 0; m < d; m++) s += n.precision[j * dd + i * d + m] * delta[j * d + m];
-          q += delta[j * d + i] * s;
+      if (d === 2) {
+        // the 2-D toys and user mixtures of many thin components: the same arithmetic, unrolled
+        const x0 = x[xo];
+        const x1 = x[xo + 1];
+        const P = n.precision;
+        for (let j = 0; j < n.k; j++) {
+          const dx = x0 - n.mean[2 * j];
+          const dy = x1 - n.mean[2 * j + 1];
+          delta[2 * j] = dx;
+          delta[2 * j + 1] = dy;
+          const q = dx * (P[4 * j] * dx + P[4 * j + 1] * dy) + dy * (P[4 * j + 2] * dx + P[4 * j + 3] * dy);
+          const l = n.logNorm[j] - 0.5 * q;
+          logit[j] = l;
+          if (l > max) max = l;
         }
-        logit[j] = n.logNorm[j] - 0.5 * q;
-        if (logit[j] > max) max = logit[j];
+      } else {
+        for (let j = 0; j < n.k; j++) {
+          let q = 0;
+          for (let i = 0; i < d; i++) delta[j * d + i] = x[xo + i] - n.mean[j * d + i];
+          for (let i = 0; i < d; i++) {
+            let s = 0;
+            for (let m = 0; m < d; m++) s += n.precision[j * dd + i * d + m] * delta[j * d + m];
+            q += delta[j * d + i] * s;
+          }
+          logit[j] = n.logNorm[j] - 0.5 * q;
+          if (logit[j] > max) max = logit[j];
+        }
       }
       let z = 0;
       for (let j = 0; j < n.k; j++) {
-        logit[j] = Math.exp(logit[j] - max);
+        // below e^-50 a term is under float64's resolution of z ≥ 1 even summed over 10^5 components
+        const e = logit[j] - max;
+        logit[j] = e < -50 ? 0 : Math.exp(e);
         z += logit[j];
       }
       // logit now holds unnormalised responsibilities; log-sum-exp keeps far-out points finite.
