@@ -3,30 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { registerToy, ToyOptionError } from '../src/cli/toy.js';
 import { OptionError } from '../src/cli/validate.js';
 import { MixtureSpecError } from '../src/models/gmm-spec.js';
 import { RESULTS_END } from '../src/lab/toy/report.js';
+import { runCommand } from './helpers/cli.js';
 
 /** Runs `w2sd toy ...args` in-process and returns what it printed on stdout. */
-async function toy(args: string[]): Promise<string> {
-  const program = new Command('w2sd').exitOverride();
-  registerToy(program);
-  let out = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'w2sd', 'toy', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+const toy = (args: string[]): Promise<string> => runCommand(registerToy, ['toy', ...args]);
 
 const tiny = ['--samples', '300', '--steps', '8', '--trajectories', '4'];
 

@@ -6,6 +6,8 @@ import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../c
 import { PROVIDERS, parseProvider } from '../models/onnx/providers.js';
 import { METHODS, generate, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from '../pipelines/txt2img.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
+import { resultSummary } from '../pipelines/summary.js';
+
 import { withOutputSet } from '../pipelines/atomic.js';
 import { GENERATE_RULES, checkApplicability, givenOptions } from './applicability.js';
 import { checkBudget, defaultMaxMemoryMiB, maxMemoryOption, type Need } from './budget.js';
@@ -186,31 +188,6 @@ function progressBar(enabled: boolean): { update(p: GenerateProgress): void; sto
   };
 }
 
-/** The --json summary: everything but pixel and latent data. */
-export function summary(r: GenerateResult): object {
-  return {
-    files: r.files,
-    family: r.family,
-    method: r.method,
-    pair: r.pair ?? null,
-    legs: r.legs,
-    width: r.width,
-    height: r.height,
-    seed: r.seed,
-    batch: r.batch,
-    sampler: r.sampler,
-    steps: r.steps,
-    lambda: r.lambda ?? null,
-    inversion: r.inversion ?? null,
-    evaluations: r.evaluations,
-    evaluationsByLeg: r.evaluationsByLeg,
-    expectedEvaluations: r.expectedEvaluations,
-    unetRuns: r.unetRuns,
-    timingsMs: Object.fromEntries(Object.entries(r.timingsMs).map(([k, v]) => [k, Math.round(v)])),
-    warnings: r.warnings,
-  };
-}
-
 /** Where the command writes; tests pass their own. */
 export interface GenerateIo {
   readonly out: (text: string) => void;
@@ -236,7 +213,7 @@ async function action(raw: RawOptions, io: GenerateIo, cmd: Command): Promise<vo
     bar.stop();
   }
   if (raw.json) {
-    io.out(JSON.stringify(summary(result), null, 2) + '\n');
+    io.out(JSON.stringify(resultSummary(result), null, 2) + '\n');
     return;
   }
   const t = result.timingsMs;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
+import { resultSummary } from '../pipelines/summary.js';
 import { generate } from '../pipelines/txt2img.js';
 import type { GenerateRequest, JobData } from './payload.js';
 
@@ -29,22 +30,8 @@ export async function runGenerate(request: GenerateRequest, ctx: JobContext): Pr
   try {
     const r = await generate({ ...request, runtime: ctx.runtime, output: join(dir, 'image.png'), signal: ctx.signal });
     const images = r.files.map((f) => readFileSync(f));
-    const result = {
-      family: r.family,
-      method: r.method,
-      pair: r.pair ?? null,
-      width: r.width,
-      height: r.height,
-      seed: r.seed,
-      batch: r.batch,
-      sampler: r.sampler,
-      steps: r.steps,
-      lambda: r.lambda ?? null,
-      evaluations: r.evaluations,
-      evaluationsByLeg: r.evaluationsByLeg,
-      timingsMs: Object.fromEntries(Object.entries(r.timingsMs).map(([k, v]) => [k, Math.round(v)])),
-      warnings: r.warnings,
-    };
+    // the --json summary without what only meant something inside this job's temporary folder
+    const { files: _files, unetRuns: _unetRuns, ...result } = resultSummary(r);
     return { images, result };
   } finally {
     rmSync(dir, { recursive: true, force: true });
