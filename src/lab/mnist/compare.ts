@@ -50,7 +50,7 @@ export function compareRows(strong: ClassCondModel, weak: ClassCondModel, o: Com
     plainRow('plain', `plain ${strong.name}`, 'baseline', s),
     reflectionRow({ id: 'w2sd', name: `W2SD (${o.inversion}${lambda === undefined ? '' : `, λ=${lambda}`})`, group: 'w2sd', main: s, strong: s, weak: wk, inversion: o.inversion, settings: lambda === undefined ? {} : { lambda } }),
     autoguidanceRow(s, wk, o.w),
-    reflectionRow({ id: 'w2sd-equal-compute', name: 'W2SD equal compute (T' + 2λ = T)', group: 'equal-compute', main: s, strong: s, weak: wk, kind: 'equal-compute', inversion: o.inversion }),
+    reflectionRow({ id: 'w2sd-equal-compute', name: 'W2SD equal compute (T′ + 2λ = T)', group: 'equal-compute', main: s, strong: s, weak: wk, kind: 'equal-compute', inversion: o.inversion }),
   ];
 }
 

@@ -74,8 +74,8 @@ function rowSpecs(o: VideoLabOptions): { ag: (w: number) => RowSpec; rows: RowSp
       row('s2wd', 'S2WD (roles swapped)', 'control', (l) => s2wd('S2WD', l, dd)),
       row('self-ddim', 'self-reflection (ddim)', 'control', (l) => selfReflection('self', l, dd)),
       row('self-fixed-point', 'self-reflection (fixed-point)', 'control', (l) => selfReflection('self', l, fp)),
-      row('w2sd-equal-compute', 'W2SD equal compute (T' + 2λ = T)', 'equal-compute', (l) => equalCompute('W2SD eq', l, dd)),
-      row('self-equal-compute', 'self-reflection equal compute (T' + 2λ = T)', 'control', (l) => equalCompute('self eq', { ...l, weak: l.strong }, dd)),
+      row('w2sd-equal-compute', 'W2SD equal compute (T′ + 2λ = T)', 'equal-compute', (l) => equalCompute('W2SD eq', l, dd)),
+      row('self-equal-compute', 'self-reflection equal compute (T′ + 2λ = T)', 'control', (l) => equalCompute('self eq', { ...l, weak: l.strong }, dd)),
     ],
   };
 }
