@@ -1,4 +1,5 @@
 import { OptionError } from './validate.js';
+import { REFLECTING } from '../pipelines/request.js';
 
 /**
  * Which options apply to which runs, as one table per command: a rule names the option, the runs it applies
@@ -18,7 +19,7 @@ export interface GenerateContext {
   readonly sampler: string;
 }
 
-const REFLECTION = ['w2sd', 's2wd', 'self-reflection'];
+const REFLECTION: readonly string[] = REFLECTING;
 const TWO_LEGS = [...REFLECTION, 'autoguidance'];
 
 export const GENERATE_RULES: readonly Rule<GenerateContext>[] = [

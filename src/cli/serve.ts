@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildApp, defaultWebRoot, type AppPlugin } from '../server/app.js';
 import { defaultModelsDir } from '../lab/mnist/models.js';
-import { parseFiniteOption } from './toy.js';
+import { parseNumber } from './validate.js';
 import { addApiOptions, apiPlugin, parseApiOptions, type RawApiOptions } from './serve-api.js';
 
 interface RawOptions {
@@ -21,7 +21,7 @@ export interface ServeOptions {
 
 /** Checks every option before anything starts; the message names the option and what it accepts. */
 export function parseServeOptions(raw: RawOptions): ServeOptions {
-  const port = parseFiniteOption(raw.port, '--port');
+  const port = parseNumber(raw.port, '--port');
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected an integer 0..65535 (0 = any free port), got ${raw.port}`);
   const host = raw.host.trim();
   if (host === '' || /[\s/]/.test(host)) throw new Error(`--host: expected a host name or IP address, got ${JSON.stringify(raw.host)}`);

@@ -37,11 +37,6 @@ interface RawOptions {
   preset?: string;
 }
 
-/** Strict number parsing: the whole string must be a finite decimal number ("12abc", "", "0x10" are errors). */
-export function parseFiniteOption(value: string, name: string): number {
-  return parseNumber(value, name);
-}
-
 /** Documented ranges of the toy command's numbers (docs/RELIABILITY.md). */
 export const TOY_RANGES = {
   samples: { min: 1, max: 2 ** 31 - 1 },

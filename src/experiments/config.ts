@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { INVERSIONS, SAMPLERS } from '../core/index.js';
-import { METHODS, PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeFor, readSdFolder, resolvePair, type PairPreset } from '../pipelines/index.js';
+import { METHODS, PAIR_PRESETS, REFLECTING as REFLECTING_METHODS, PAPER_MAIN_GUIDANCE, equalComputeFor, readSdFolder, resolvePair, type PairPreset } from '../pipelines/index.js';
+
+// method names in a config are plain strings until checked
+const REFLECTING: readonly string[] = REFLECTING_METHODS;
 import { matchedGuidance, scheduleFor } from './matching.js';
 import { loadPromptSet, type Prompt } from './prompts.js';
 import { LABEL, PROMPT_SETS, SCORER_KINDS, type ExperimentConfig, type MethodSettings, type MethodSpec, type ScorerSpec } from './types.js';
@@ -26,7 +29,6 @@ export interface ResolvedExperiment {
 
 const CONFIG_KEYS = ['experiment', 'model', 'weakModel', 'prompts', 'seeds', 'steps', 'width', 'height', 'sampler', 'negativePrompt', 'methods', 'scorers', 'out', 'threads', '$comment'];
 const METHOD_KEYS = ['name', 'method', 'pair', 'guidance', 'strongGuidance', 'weakGuidance', 'strongModel', 'weakModel', 'lambda', 'inversion', 'repeats', 'equalCompute', 'autoguidanceWeight', 'steps', 'sampler', 'matchedTo', 'baseline'];
-const REFLECTING = ['w2sd', 's2wd', 'self-reflection'];
 
 class ConfigError extends Error {}
 

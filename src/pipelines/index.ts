@@ -1,6 +1,7 @@
 // Stable Diffusion (ONNX) text to image with W2SD pairs and baselines: Node only (ONNX Runtime, files).
 export { generate, METHODS, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from './txt2img.js';
 export { baselineRows, baselineTable, type BaselineRow } from './baselines.js';
+export { REFLECTING } from './request.js';
 export { PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeFor, legHalves, resolvePair, type PairPreset, type PairRequest, type PairLegs } from './presets.js';
 export { buildLeg, type LegSpec, type BuiltLeg } from './legs.js';
 export { encodePng } from './png.js';
