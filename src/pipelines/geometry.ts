@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import type { ModelHost } from '../models/host.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
-import { openSdModel, type SdModel } from '../models/sd/model.js';
+import { openSdModelIn, type SdModel } from '../models/sd/sd-model.js';
 import type { LegRole, Request } from './request.js';
 
 interface LatentSpace {
@@ -23,7 +22,7 @@ async function checkLatentSpaces(main: SdModel, others: { role: string; model: S
   const ref = await latentSpaceOf(main, true);
   for (const { role, model } of others) {
     if (model === main) continue;
-    const ls = await latentSpaceOf(model, existsSync(model.folder.components.vaeDecoder));
+    const ls = await latentSpaceOf(model, model.host.files.exists(model.folder.components.vaeDecoder));
     const problems: string[] = [];
     if (ls.channels !== ref.channels) problems.push(`${ls.channels} latent channels vs ${ref.channels}`);
     if (ls.factor !== undefined && ls.factor !== ref.factor) problems.push(`VAE factor ${ls.factor} vs ${ref.factor}`);
@@ -37,21 +36,12 @@ async function checkLatentSpaces(main: SdModel, others: { role: string; model: S
   return ref;
 }
 
-function outputPaths(output: string, batch: number): string[] {
-  if (extname(output).toLowerCase() !== '.png') throw new Error(`output ${output}: expected a .png file name`);
-  const full = resolve(output);
-  if (batch === 1) return [full];
-  const stem = full.slice(0, -4);
-  return Array.from({ length: batch }, (_, b) => `${stem}-${b}.png`);
-}
-
-/** Where the run happens: the main model, the latent shape and the files it will write. */
+/** Where the run happens: the main model and the image and latent sizes. */
 export interface Geometry {
   readonly mainModel: SdModel;
   readonly width: number;
   readonly height: number;
   readonly latentShape: readonly number[];
-  readonly files: readonly string[];
 }
 
 /**
@@ -60,13 +50,14 @@ export interface Geometry {
  */
 export async function prepareGeometry(
   req: Request,
-  size: { readonly width?: number; readonly height?: number; readonly output?: string },
+  size: { readonly width?: number; readonly height?: number },
+  host: ModelHost,
   runtime: RuntimeOptions,
   warn: (m: string) => void,
 ): Promise<Geometry> {
-  const mainModel = openSdModel(req.legs.main.model, runtime, { vaeDecoder: true });
+  const mainModel = openSdModelIn(host, req.legs.main.model, runtime, { vaeDecoder: true });
   // only the main folder decodes: a strong or weak folder may come without a VAE decoder
-  const legModels = req.used.map((role: LegRole) => ({ role, model: openSdModel(req.legs[role].model, runtime, { vaeDecoder: false }) }));
+  const legModels = req.used.map((role: LegRole) => ({ role, model: openSdModelIn(host, req.legs[role].model, runtime, { vaeDecoder: false }) }));
   const space = await checkLatentSpaces(mainModel, legModels, warn);
   const factor = space.factor!;
   const width = size.width ?? mainModel.folder.defaultSize.width;
@@ -77,6 +68,5 @@ export async function prepareGeometry(
       throw new Error(`${name} ${v}: expected a positive multiple of ${multiple} (8 × the VAE factor ${factor})`);
     }
   }
-  const files = size.output !== undefined ? outputPaths(size.output, req.batch) : [];
-  return { mainModel, width, height, latentShape: [req.batch, space.channels, height / factor, width / factor], files };
+  return { mainModel, width, height, latentShape: [req.batch, space.channels, height / factor, width / factor] };
 }

@@ -1,7 +1,8 @@
 import { cfg, checkFinite, discreteGuided, guardDenoiser, type Denoiser, type DiscreteGuidedModel, type GuidedDenoiser, type StepClock, type Tensor } from '../core/index.js';
 import { tensor } from '../core/index.js';
+import type { ModelHost } from '../models/host.js';
 import type { RuntimeOptions } from '../models/onnx/providers.js';
-import { openSdModel, type SdModel } from '../models/sd/model.js';
+import { openSdModelIn, type SdModel } from '../models/sd/sd-model.js';
 import { encodePrompts, zeroEmbedsLike, type PromptEmbeds } from '../models/sd/text-encoder.js';
 import { rescaledCfg } from './guidance-rescale.js';
 import { sdxlTimeIds, stackConditions, type SdUnet, type UnetCondition } from '../models/sd/unet.js';
@@ -22,6 +23,7 @@ export interface LegSpec {
 }
 
 export interface LegContext {
+  readonly host: ModelHost;
   readonly runtime: RuntimeOptions;
   readonly batch: number;
   readonly width: number;
@@ -75,7 +77,7 @@ export interface EncodedLeg {
 /** Loads the leg's UNet and text encoders and encodes the prompts of the halves its guidance scale needs. */
 export async function encodeLeg(spec: LegSpec, ctx: LegContext): Promise<EncodedLeg> {
   if (!Number.isFinite(spec.guidance)) throw new Error(`guidance scale of leg ${spec.model}: expected a finite number, got ${spec.guidance}`);
-  const model = openSdModel(spec.model, ctx.runtime, { vaeDecoder: ctx.needVae ?? false });
+  const model = openSdModelIn(ctx.host, spec.model, ctx.runtime, { vaeDecoder: ctx.needVae ?? false });
   const [unet, encoders] = await Promise.all([model.unet(), model.encoders()]);
   const timeIds = model.family === 'sdxl' ? sdxlTimeIds(ctx.height, ctx.width) : undefined;
   const B = ctx.batch;

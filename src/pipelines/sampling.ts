@@ -23,7 +23,7 @@ import {
   type SchedulerConfig,
   type StepClock,
 } from '../core/index.js';
-import type { OnnxSession } from '../models/onnx/session.js';
+import type { ModelSession } from '../models/onnx/feeds.js';
 import { encodeLeg, legDenoiser, type BuiltLeg, type EncodedLeg, type LegContext } from './legs.js';
 import { legHalves } from './presets.js';
 import type { LegRole, Request } from './request.js';
@@ -147,7 +147,7 @@ export interface Sampled {
  * UNet runs and time each UNet file took. `onStep` runs after every step (progress and cancellation).
  */
 export async function sample(plan: SamplingPlan, legs: Legs<BuiltLeg>, req: Request, latentShape: readonly number[], clock: StepClock, onStep: (i: number) => void): Promise<Sampled> {
-  const sessions = new Set<OnnxSession>();
+  const sessions = new Set<ModelSession>();
   for (const l of Object.values(legs)) sessions.add((await l.model.unet()).session);
   const before = new Map([...sessions].map((s) => [s, { runs: s.stats.runs, ms: s.stats.ms }]));
   const noise = tensor(batchGaussian(req.seed, latentShape), latentShape);

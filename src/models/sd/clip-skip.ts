@@ -1,5 +1,5 @@
 import type { FloatOutput } from '../onnx/io.js';
-import type { OnnxSession } from '../onnx/session.js';
+import type { ModelSession } from '../onnx/feeds.js';
 
 /** CLIP's final_layer_norm: weight, bias and epsilon (config layer_norm_eps). */
 export interface FinalNorm {
@@ -9,7 +9,7 @@ export interface FinalNorm {
 }
 
 /** `hidden_states.N` outputs of an export, highest index last. */
-export function hiddenStateOutputs(session: OnnxSession): string[] {
+export function hiddenStateOutputs(session: ModelSession): string[] {
   return session.outputs
     .map((o) => o.name)
     .filter((n) => /^hidden_states\.\d+$/.test(n))
@@ -31,7 +31,7 @@ export interface HiddenLayer {
  * ("2" because SDXL always indexes from the penultimate layer), without the norm. hidden_states[0] is the
  * embedding output, so an export with L layers has L + 1 of them.
  */
-export function hiddenLayerFor(session: OnnxSession, layer: 'last' | 'penultimate', clipSkip: number | undefined): HiddenLayer {
+export function hiddenLayerFor(session: ModelSession, layer: 'last' | 'penultimate', clipSkip: number | undefined): HiddenLayer {
   if (layer === 'last' && clipSkip === undefined) return { output: 'last_hidden_state', normalize: false };
   const hs = hiddenStateOutputs(session);
   const fromEnd = (layer === 'last' ? 1 : 2) + (clipSkip ?? 0);

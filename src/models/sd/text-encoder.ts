@@ -1,6 +1,6 @@
 import { assertFinite } from '../../core/index.js';
 import { checkOutputShape } from '../onnx/io.js';
-import type { OnnxSession } from '../onnx/session.js';
+import type { ModelSession } from '../onnx/feeds.js';
 import { checkFinalNorm, hiddenLayerFor, layerNorm, type FinalNorm } from './clip-skip.js';
 import type { ClipTokenizer } from '../tokenizer/clip.js';
 import { truncationWarning } from '../tokenizer/clip.js';
@@ -18,7 +18,7 @@ export interface PromptEmbeds {
 
 export interface TextEncoderStage {
   readonly tokenizer: ClipTokenizer;
-  readonly session: OnnxSession;
+  readonly session: ModelSession;
   /** SDXL reads the penultimate hidden layer; SD 1.x/2.x the last (SD 2's export already drops its last layer). */
   readonly layer: 'last' | 'penultimate';
   /** SDXL's text_encoder_2 also yields the pooled `text_embeds`. */

@@ -1,6 +1,6 @@
 import type { Tensor } from '../../core/index.js';
 import { checkOutputShape } from '../onnx/io.js';
-import type { OnnxSession } from '../onnx/session.js';
+import type { ModelSession } from '../onnx/feeds.js';
 import type { SdFamily } from './folder.js';
 
 /** Everything but the latent and timestep that a UNet call takes, for a batch of N. */
@@ -61,7 +61,7 @@ export function sdxlTimeIds(height: number, width: number): number[] {
  */
 export class SdUnet {
   constructor(
-    readonly session: OnnxSession,
+    readonly session: ModelSession,
     readonly family: SdFamily,
   ) {
     const names = session.inputs.map((i) => i.name);

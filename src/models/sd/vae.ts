@@ -1,6 +1,6 @@
 import { assertFinite } from '../../core/index.js';
 import { checkOutputShape } from '../onnx/io.js';
-import type { OnnxSession } from '../onnx/session.js';
+import type { ModelSession } from '../onnx/feeds.js';
 
 export interface DecodedImage {
   /** Interleaved RGB, 8 bits a channel, row-major: what PNG encoders take. */
@@ -15,7 +15,7 @@ export interface DecodedImage {
  */
 export class SdVaeDecoder {
   constructor(
-    readonly session: OnnxSession,
+    readonly session: ModelSession,
     readonly scalingFactor: number,
     /** Pixels per latent cell the folder's config promises; checked on the first decode. */
     readonly scaleFactor: number | undefined,
