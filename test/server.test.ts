@@ -66,6 +66,25 @@ test('the SD folder is confined: no traversal, no symlink out, no dot-files', as
   }
 });
 
+test('a model folder lists its files (what the SD page reads), confined the same way', async () => {
+  // sizes are the bytes written above; the link out and the dot-file are not listed
+  assert.deepEqual(JSON.parse((await app.inject('/sd-models/tiny/')).body), {
+    files: [
+      { path: 'model_index.json', size: 41 },
+      { path: 'unet/model.onnx', size: 15 },
+    ],
+  });
+  assert.deepEqual(JSON.parse((await app.inject('/sd-models/tiny/unet/')).body), { files: [{ path: 'model.onnx', size: 15 }] });
+  for (const url of ['/sd-models/nope/', '/sd-models/tiny/.git/', '/sd-models/tiny/unet/model.onnx/']) {
+    assert.equal((await app.inject(url)).statusCode, 404, url);
+  }
+  // traversal is normalised away before routing (to the home page or the model list): never a listing out
+  for (const url of ['/sd-models/../', '/sd-models/tiny/../../', '/sd-models/%2e%2e/', '/sd-models/tiny/%2e%2e/%2e%2e/']) {
+    const r = await app.inject(url);
+    assert.doesNotMatch(r.body, /secret|outside|"files"/, url);
+  }
+});
+
 test('a plugin registered through options gets its routes', async () => {
   assert.deepEqual(JSON.parse((await app.inject('/v1/ping')).body), { pong: 'hi' });
 });

@@ -1,5 +1,9 @@
-// Stable Diffusion (ONNX) text to image with W2SD pairs and baselines: Node only (ONNX Runtime, files).
+// Stable Diffusion (ONNX) text to image with W2SD pairs and baselines. `generate` reads and writes files
+// (Node); `render` runs the same stages on any ModelHost (src/web/sd-host.ts is the browser's).
 export { generate, METHODS, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from './txt2img.js';
+export { render, type Rendered } from './render.js';
+export { nodeHost, nodeFiles } from '../models/node-host.js';
+export type { ModelFiles, ModelHost } from '../models/host.js';
 export { baselineRows, baselineTable, type BaselineRow } from './baselines.js';
 export { REFLECTING } from './request.js';
 export { PAIR_PRESETS, PAPER_MAIN_GUIDANCE, equalComputeFor, legHalves, resolvePair, type PairPreset, type PairRequest, type PairLegs } from './presets.js';

@@ -33,11 +33,12 @@ export class WebSession implements ModelSession {
     readonly outputs: readonly IoSpec[],
   ) {}
 
-  static async create(path: string, bytes: Uint8Array, rt: WebRuntime): Promise<WebSession> {
+  /** `externalData`: weights stored beside the graph (optimum's model.onnx_data), by the name the graph gives. */
+  static async create(path: string, bytes: Uint8Array, rt: WebRuntime, externalData?: readonly { path: string; data: Uint8Array }[]): Promise<WebSession> {
     configureOrt(rt.threads);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: [rt.provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      session = await ort.InferenceSession.create(bytes, { executionProviders: [rt.provider], graphOptimizationLevel: 'all', logSeverityLevel: 3, ...(externalData?.length ? { externalData: [...externalData] } : {}) });
     } catch (e) {
       throw new Error(`cannot load ONNX model ${path} with onnxruntime-web (${rt.provider}): ${e instanceof Error ? e.message : String(e)}`);
     }

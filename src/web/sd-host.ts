@@ -1,0 +1,75 @@
+import { eventLoopYielder } from '../models/event-loop.js';
+import type { ModelHost } from '../models/host.js';
+import type { ModelSession } from '../models/onnx/feeds.js';
+import { WebSession, type WebRuntime } from './ort-web.js';
+import type { SnapshotFiles } from './sd-files.js';
+
+/** optimum's and older exporters' names for weights stored beside model.onnx. */
+const EXTERNAL_DATA = /^(model\.onnx_data|.*\.onnx\.data|weights\.pb)$/;
+
+/**
+ * onnxruntime-web's WebAssembly heap is 32-bit: 4 GiB for weights and activations together. Files above this
+ * total cannot load (an fp32 SD 1.5 UNet alone is 3.4 GB), so they are refused before anything is read.
+ */
+export const WASM_MODEL_LIMIT = 3 * 2 ** 30;
+
+/** The pipeline's model host in a page: a mounted snapshot and onnxruntime-web, one session per file. */
+export function webModelHost(files: SnapshotFiles, rt: WebRuntime, onRun?: () => void): ModelHost {
+  const sessions = new Map<string, Promise<ModelSession>>();
+  let loadedBytes = 0;
+  const open = async (path: string): Promise<ModelSession> => {
+    const parts = [path, ...files.siblings(path, EXTERNAL_DATA)].map((p) => ({ path: p, entry: files.entry(p) }));
+    const size = parts.reduce((n, p) => n + p.entry.size, 0);
+    if (rt.provider === 'wasm' && loadedBytes + size > WASM_MODEL_LIMIT) {
+      throw new Error(
+        `${path}: the models need ${gib(loadedBytes + size)} GiB, more than WebAssembly's memory holds here (${gib(WASM_MODEL_LIMIT)} GiB of its 4 GiB): use an fp16 export, or WebGPU`,
+      );
+    }
+    loadedBytes += size;
+    const [graph, ...external] = await Promise.all(parts.map(async (p) => ({ path: p.path.slice(p.path.lastIndexOf('/') + 1), data: await p.entry.read() })));
+    const session = await WebSession.create(path, graph.data, rt, external);
+    session.onRun = onRun;
+    return yielding(session);
+  };
+  return {
+    files,
+    openSession(path) {
+      let s = sessions.get(path);
+      if (!s) {
+        s = open(path);
+        sessions.set(path, s);
+        s.catch(() => sessions.delete(path));
+      }
+      return s;
+    },
+    readInitializer(path) {
+      throw new Error(`${path}: clip skip reads weights from the ONNX file, which the page does not do; use the CLI for --clip-skip`);
+    },
+  };
+}
+
+/**
+ * onnxruntime-web may settle a run without the worker's event loop turning, so a whole generation would be
+ * one chain of microtasks and a cancel message would wait for its end: every session gives the loop a turn
+ * at least every 50 ms.
+ */
+const yieldToMessages = eventLoopYielder(50);
+
+function yielding(s: ModelSession): ModelSession {
+  return {
+    path: s.path,
+    inputs: s.inputs,
+    outputs: s.outputs,
+    stats: s.stats,
+    input: (name) => s.input(name),
+    output: (name) => s.output(name),
+    run: async (feeds, names) => {
+      await yieldToMessages();
+      return s.run(feeds, names);
+    },
+  };
+}
+
+function gib(bytes: number): string {
+  return (bytes / 2 ** 30).toFixed(2);
+}
