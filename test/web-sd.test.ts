@@ -1,6 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -24,7 +24,9 @@ before(async () => {
     writeTinySdFolder(join(root, 'built', name), { family: 'sd1', unet: { seed } });
     cpSync(join(root, 'built', name), join(served, name), { recursive: true, dereference: true });
   }
-  mkdirSync(join(root, 'not-a-model'));
+  // a UNet too large for WebAssembly's memory: a sparse file, so its size costs no disk
+  cpSync(join(served, 'tiny-sd'), join(served, 'huge-sd'), { recursive: true });
+  truncateSync(join(served, 'huge-sd', 'unet', 'model.onnx'), 3.5 * 2 ** 30);
   web = await startWebSession({ sdModelsDir: served });
 });
 after(async () => {
@@ -163,6 +165,11 @@ test('SD page: bad input is refused with a message, and a run can be cancelled a
     assert.match((await page.textContent('#error')) ?? '', /WebGPU is not available in this browser/);
     await page.selectOption('#provider', 'wasm');
   }
+  // a model that cannot fit is refused by its size, before its bytes are fetched
+  await page.selectOption('#source', 'huge-sd');
+  await page.click('#run');
+  await page.waitForSelector('#results[data-state=failed]');
+  assert.match((await page.textContent('#error')) ?? '', /huge-sd\/unet\/model\.onnx: the models need 3\.50 GiB, more than WebAssembly's memory holds here .* use an fp16 export, or WebGPU/);
   // cancel a long run between steps, then run again on the loaded models
   await page.selectOption('#source', 'tiny-sd');
   await page.fill('#steps', '900');
@@ -178,6 +185,20 @@ test('SD page: bad input is refused with a message, and a run can be cancelled a
   assert.equal(got.evaluations, 2);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('SD page without served folders: loads clean and offers the folder picker', async () => {
+  const bare = await startWebSession();
+  try {
+    const { page, errors } = await bare.open('sd.html');
+    await page.waitForSelector('#results[data-ready=true]');
+    assert.deepEqual(await page.$$eval('#source option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['pick a folder…']);
+    assert.equal(await page.isVisible('#folder'), true);
+    assert.match((await page.textContent('#model-info')) ?? '', /No served folders/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await bare.close();
+  }
 });
 
 test('SD page on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): the same image as generate', async () => {
