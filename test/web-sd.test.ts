@@ -20,8 +20,9 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'w2sd-web-sd-'));
   served = join(root, 'served');
   // the helper links the real tiny components; the server serves nothing that leaves its folder, so copy them
-  for (const [name, seed] of [['tiny-sd', 1], ['tiny-sd-weak', 5]] as const) {
-    writeTinySdFolder(join(root, 'built', name), { family: 'sd1', unet: { seed } });
+  // tiny-sd-fp16: a UNet with float16 inputs and outputs (timestep too), as fp16 exports have
+  for (const [name, unet] of [['tiny-sd', { seed: 1 }], ['tiny-sd-weak', { seed: 5 }], ['tiny-sd-fp16', { seed: 1, io: 'float16', timestep: 'float16' }]] as const) {
+    writeTinySdFolder(join(root, 'built', name), { family: 'sd1', unet });
     cpSync(join(root, 'built', name), join(served, name), { recursive: true, dereference: true });
   }
   // a UNet too large for WebAssembly's memory: a sparse file, so its size costs no disk
@@ -104,6 +105,12 @@ async function compareWithNode(got: PageSd, o: GenerateOptions, tol = { latents:
   return { latents: worst, levels };
 }
 
+/**
+ * A float16 output moves by one float16 step (2^-11 relative, 1e-3 at magnitude 2) wherever the two runtimes'
+ * float32 sums straddle a rounding boundary; a few such steps per evaluation carry through the sampler.
+ */
+const FP16_TOLERANCE = { latents: 1e-2, levels: 2 };
+
 test('SD page, served folder: W2SD with the guidance pair gives the PNG generate writes (pixels, parameters, latents)', async () => {
   const { page, errors } = await web.open('sd.html');
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
@@ -115,6 +122,18 @@ test('SD page, served folder: W2SD with the guidance pair gives the PNG generate
   assert.deepEqual(errors, []);
   await page.close();
   await compareWithNode(got, { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' });
+});
+
+test('SD page, an fp16 export (float16 UNet inputs and outputs) on WebAssembly: the same image as generate', async () => {
+  const { page, errors } = await web.open('sd.html');
+  const o = { steps: 4, seed: 2, method: 's2wd', pair: 'guidance', prompt: 'a cat' };
+  await fillForm(page, o);
+  await page.selectOption('#source', 'tiny-sd-fp16');
+  const got = await generateOnPage(page);
+  assert.deepEqual(errors, []);
+  await page.close();
+  const diff = await compareWithNode(got, { model: join(served, 'tiny-sd-fp16'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 's2wd', pair: 'guidance' }, FP16_TOLERANCE);
+  console.log(`wasm fp16 UNet vs onnxruntime-node: latents within ${diff.latents.toExponential(2)}, pixels within ${diff.levels} level(s)`);
 });
 
 test('SD page, picked folders: the weights pair (main picked, weak served) equals generate --weak-model', async () => {
@@ -213,10 +232,22 @@ test('SD page on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): 
     await page.selectOption('#source', 'tiny-sd');
     await page.selectOption('#provider', 'webgpu');
     const got = await generateOnPage(page);
-    assert.deepEqual(errors, []);
-    await page.close();
     const diff = await compareWithNode(got, { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' });
     console.log(`WebGPU vs onnxruntime-node: latents within ${diff.latents.toExponential(2)}, pixels within ${diff.levels} level(s)`);
+    // an fp16 export on WebGPU needs the adapter's shader-f16, which SwiftShader lacks: refused, not run wrong
+    const f16 = await page.evaluate(async () => (await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> }> } }).gpu.requestAdapter()).features.has('shader-f16'));
+    await page.selectOption('#source', 'tiny-sd-fp16');
+    if (f16) {
+      const half = await generateOnPage(page);
+      const halfDiff = await compareWithNode(half, { model: join(served, 'tiny-sd-fp16'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' }, FP16_TOLERANCE);
+      console.log(`WebGPU fp16 UNet vs onnxruntime-node: latents within ${halfDiff.latents.toExponential(2)}, pixels within ${halfDiff.levels} level(s)`);
+    } else {
+      await page.click('#run');
+      await page.waitForSelector('#results[data-state=failed]', { timeout: 120_000 });
+      assert.match((await page.textContent('#error')) ?? '', /tiny-sd-fp16\/unet\/model\.onnx: an fp16 model .* lacks the shader-f16 feature/);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
   } finally {
     await gpu.close();
   }

@@ -13,8 +13,22 @@ const EXTERNAL_DATA = /^(model\.onnx_data|.*\.onnx\.data|weights\.pb)$/;
  */
 export const WASM_MODEL_LIMIT = 3 * 2 ** 30;
 
+export interface WebHostOptions {
+  /** Called after every network call (live progress). */
+  readonly onRun?: () => void;
+  /** The WebGPU adapter offers `shader-f16`; without it fp16 models are refused on WebGPU. */
+  readonly shaderF16?: boolean;
+}
+
+/** The adapter's `shader-f16` feature, which onnxruntime-web's WebGPU kernels need for float16 tensors. */
+export async function webgpuShaderF16(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ features: ReadonlySet<string> } | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  return adapter?.features.has('shader-f16') ?? false;
+}
+
 /** The pipeline's model host in a page: a mounted snapshot and onnxruntime-web, one session per file. */
-export function webModelHost(files: SnapshotFiles, rt: WebRuntime, onRun?: () => void): ModelHost {
+export function webModelHost(files: SnapshotFiles, rt: WebRuntime, o: WebHostOptions = {}): ModelHost {
   const sessions = new Map<string, Promise<ModelSession>>();
   let loadedBytes = 0;
   const open = async (path: string): Promise<ModelSession> => {
@@ -28,7 +42,13 @@ export function webModelHost(files: SnapshotFiles, rt: WebRuntime, onRun?: () =>
     loadedBytes += size;
     const [graph, ...external] = await Promise.all(parts.map(async (p) => ({ path: p.path.slice(p.path.lastIndexOf('/') + 1), data: await p.entry.read() })));
     const session = await WebSession.create(path, graph.data, rt, external);
-    session.onRun = onRun;
+    const half = [...session.inputs, ...session.outputs].some((t) => t.dtype === 'float16');
+    if (rt.provider === 'webgpu' && half && !o.shaderF16) {
+      await session.release();
+      // measured on Chromium's SwiftShader adapter (no shader-f16): an fp16 UNet ran but its outputs were wrong
+      throw new Error(`${path}: an fp16 model (float16 inputs or outputs), but this WebGPU adapter lacks the shader-f16 feature onnxruntime-web needs for float16 kernels; use WebAssembly, or an fp32 export`);
+    }
+    session.onRun = o.onRun;
     return yielding(session);
   };
   return {

@@ -4,7 +4,7 @@ import { withTextChunks } from '../pipelines/png-text.js';
 import { render, warningsCollector } from '../pipelines/render.js';
 import { resolveRequest } from '../pipelines/request.js';
 import { fetchBytes, fetchJson } from './ort-web.js';
-import { webModelHost } from './sd-host.js';
+import { webgpuShaderF16, webModelHost } from './sd-host.js';
 import { SnapshotFiles, type FolderEntry } from './sd-files.js';
 import type { SdFolderSource, SdFromWorker, SdRequest, SdResult, SdToWorker } from './sd-protocol.js';
 
@@ -53,7 +53,8 @@ function hostFor(q: SdRequest): Promise<ModelHost> {
     h = (async () => {
       const roots = [q.main, ...(q.weak ? [q.weak] : [])];
       const files = await SnapshotFiles.mount(await Promise.all(roots.map(async (src) => ({ root: mountPoint(src), entries: await folderEntries(src) }))));
-      return webModelHost(files, { provider: q.provider, threads: q.threads }, () => onRun?.());
+      const shaderF16 = q.provider === 'webgpu' && (await webgpuShaderF16());
+      return webModelHost(files, { provider: q.provider, threads: q.threads }, { onRun: () => onRun?.(), shaderF16 });
     })();
     hosts.set(key, h);
     h.catch(() => hosts.delete(key));
