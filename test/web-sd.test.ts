@@ -36,6 +36,7 @@ after(async () => {
 });
 
 interface PageSd {
+  label: string;
   png: Record<string, number>;
   latents: Record<string, number>;
   parameters: string;
@@ -64,21 +65,23 @@ function readPng(bytes: Uint8Array): { width: number; height: number; rgb: numbe
   return { width: png.width, height: png.height, rgb, text };
 }
 
-async function fillForm(page: Page, o: { steps: number; seed: number; method: string; pair: string; prompt: string }): Promise<void> {
+async function fillForm(page: Page, o: { steps: number; seed: number; method: string; pair: string; prompt: string; compare?: string }): Promise<void> {
   await page.waitForSelector('#results[data-ready=true]');
   await page.fill('#prompt', o.prompt);
   await page.fill('#steps', String(o.steps));
   await page.fill('#seed', String(o.seed));
   await page.selectOption('#method', o.method);
   await page.selectOption('#pair', o.pair);
+  await page.selectOption('#compare', o.compare ?? 'none');
 }
 
-async function generateOnPage(page: Page): Promise<PageSd> {
+/** The page's images: the chosen method's, then the comparison's. */
+async function generateOnPage(page: Page): Promise<PageSd[]> {
   await page.click('#run');
   await page.waitForSelector('#results:is([data-state=done], [data-state=failed])', { timeout: 240_000 });
   const error = await page.textContent('#error');
   assert.equal(error, '', 'the page reported an error');
-  return (await page.evaluate(() => (globalThis as unknown as { w2sdSdResult: unknown }).w2sdSdResult)) as PageSd;
+  return (await page.evaluate(() => (globalThis as unknown as { w2sdSdResults: unknown }).w2sdSdResults)) as PageSd[];
 }
 
 /** The page's image against `generate`'s PNG: the same parameters, latents within 1e-3, pixels within one level. */
@@ -111,17 +114,20 @@ async function compareWithNode(got: PageSd, o: GenerateOptions, tol = { latents:
  */
 const FP16_TOLERANCE = { latents: 1e-2, levels: 2 };
 
-test('SD page, served folder: W2SD with the guidance pair gives the PNG generate writes (pixels, parameters, latents)', async () => {
+test('SD page, served folder: W2SD with the guidance pair and CFG beside it give the PNGs generate writes (pixels, parameters, latents)', async () => {
   const { page, errors } = await web.open('sd.html');
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
-  const o = { steps: 5, seed: 7, method: 'w2sd', pair: 'guidance', prompt: 'a red cube on a table' };
+  const o = { steps: 5, seed: 7, method: 'w2sd', pair: 'guidance', prompt: 'a red cube on a table', compare: 'cfg' };
   await fillForm(page, o);
   await page.selectOption('#source', 'tiny-sd');
-  const got = await generateOnPage(page);
+  const [got, baseline] = await generateOnPage(page);
+  assert.deepEqual([got.label, baseline.label], ['w2sd', 'cfg']);
   await page.screenshot({ path: screenshotPath('sd'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
-  await compareWithNode(got, { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' });
+  const common = { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, pair: 'guidance' } as const;
+  await compareWithNode(got, { ...common, method: 'w2sd' });
+  await compareWithNode(baseline, { ...common, method: 'cfg' });
 });
 
 test('SD page, an fp16 export (float16 UNet inputs and outputs) on WebAssembly: the same image as generate', async () => {
@@ -129,7 +135,7 @@ test('SD page, an fp16 export (float16 UNet inputs and outputs) on WebAssembly: 
   const o = { steps: 4, seed: 2, method: 's2wd', pair: 'guidance', prompt: 'a cat' };
   await fillForm(page, o);
   await page.selectOption('#source', 'tiny-sd-fp16');
-  const got = await generateOnPage(page);
+  const [got] = await generateOnPage(page);
   assert.deepEqual(errors, []);
   await page.close();
   const diff = await compareWithNode(got, { model: join(served, 'tiny-sd-fp16'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 's2wd', pair: 'guidance' }, FP16_TOLERANCE);
@@ -143,7 +149,7 @@ test('SD page, picked folders: the weights pair (main picked, weak served) equal
   await page.selectOption('#source', 'pick a folder…');
   await page.setInputFiles('#folder', join(served, 'tiny-sd'));
   await page.selectOption('#weak-source', 'tiny-sd-weak');
-  const got = await generateOnPage(page);
+  const [got] = await generateOnPage(page);
   assert.deepEqual(errors, []);
   await page.close();
   await compareWithNode(got, { model: join(served, 'tiny-sd'), weakModel: join(served, 'tiny-sd-weak'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'weights' });
@@ -200,7 +206,7 @@ test('SD page: bad input is refused with a message, and a run can be cancelled a
   assert.equal(await page.textContent('#error'), '');
   await page.fill('#steps', '2');
   await page.selectOption('#method', 'cfg');
-  const got = await generateOnPage(page);
+  const [got] = await generateOnPage(page);
   assert.equal(got.evaluations, 2);
   assert.deepEqual(errors, []);
   await page.close();
@@ -231,14 +237,14 @@ test('SD page on WebGPU (Chromium\'s software adapter, --enable-unsafe-webgpu): 
     await fillForm(page, o);
     await page.selectOption('#source', 'tiny-sd');
     await page.selectOption('#provider', 'webgpu');
-    const got = await generateOnPage(page);
+    const [got] = await generateOnPage(page);
     const diff = await compareWithNode(got, { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' });
     console.log(`WebGPU vs onnxruntime-node: latents within ${diff.latents.toExponential(2)}, pixels within ${diff.levels} level(s)`);
     // an fp16 export on WebGPU needs the adapter's shader-f16, which SwiftShader lacks: refused, not run wrong
     const f16 = await page.evaluate(async () => (await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ features: Set<string> }> } }).gpu.requestAdapter()).features.has('shader-f16'));
     await page.selectOption('#source', 'tiny-sd-fp16');
     if (f16) {
-      const half = await generateOnPage(page);
+      const [half] = await generateOnPage(page);
       const halfDiff = await compareWithNode(half, { model: join(served, 'tiny-sd-fp16'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 'w2sd', pair: 'guidance' }, FP16_TOLERANCE);
       console.log(`WebGPU fp16 UNet vs onnxruntime-node: latents within ${halfDiff.latents.toExponential(2)}, pixels within ${halfDiff.levels} level(s)`);
     } else {

@@ -2,8 +2,8 @@ import { INVERSIONS, SAMPLERS } from '../core/index.js';
 import { METHODS, type MethodName } from '../pipelines/options.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
 import { defaultRuntime, showEnv, type BrowserEnv, type WebProvider } from './env.js';
-import type { SdFolderSource, SdFromWorker, SdRequest, SdResult, SdSettings } from './sd-protocol.js';
-import { $, fillSelect, input, numberField, rgbaCanvas, select } from './ui.js';
+import { COMPARISONS, type SdComparison, type SdFolderSource, type SdFromWorker, type SdRequest, type SdResult, type SdSettings } from './sd-protocol.js';
+import { $, el, fillSelect, input, numberField, rgbaCanvas, select } from './ui.js';
 
 /** The pairs a page can run: the lora pair needs a LoRA file merged into the model, which is the CLI's job. */
 const PAGE_PAIRS = PAIR_PRESETS.filter((p) => p !== 'lora');
@@ -32,7 +32,7 @@ function settings(): SdSettings {
   const text = (id: string) => (input(id).value.trim() === '' ? undefined : input(id).value);
   const pair = select('pair').value;
   return {
-    prompt: (input('prompt') as unknown as HTMLTextAreaElement).value,
+    prompt: ($('prompt') as HTMLTextAreaElement).value,
     negativePrompt: text('negative'),
     method: select('method').value as MethodName,
     pair: pair === NONE ? undefined : (pair as PairPreset),
@@ -61,7 +61,7 @@ let nextId = 1;
 /** The SD worker lives across runs (models load once); cancel asks it to stop between steps. */
 class SdRunner {
   private worker = this.start();
-  private pending?: { id: number; resolve: (r: SdResult | undefined) => void };
+  private pending?: { id: number; resolve: (r: readonly SdResult[] | undefined) => void };
 
   private start(): Worker {
     const w = new Worker(new URL('./worker-sd.js', import.meta.url), { type: 'module' });
@@ -83,7 +83,7 @@ class SdRunner {
     this.pending = undefined;
     this.idle();
     if (m.type === 'done') {
-      resolve(m.result);
+      resolve(m.results);
     } else {
       if (m.cancelled) $('status').textContent = 'cancelled';
       else this.fail(m.message);
@@ -104,7 +104,7 @@ class SdRunner {
     ($('cancel') as HTMLButtonElement).disabled = true;
   }
 
-  run(request: Omit<SdRequest, 'id'>): Promise<SdResult | undefined> {
+  run(request: Omit<SdRequest, 'id'>): Promise<readonly SdResult[] | undefined> {
     const id = nextId++;
     $('error').textContent = '';
     $('status').textContent = 'starting…';
@@ -134,20 +134,30 @@ class SdRunner {
   }
 }
 
-let downloadUrl: string | undefined;
+let downloadUrls: string[] = [];
 
-function show(r: SdResult): void {
+/** One image with its download link, parameters and cost. */
+function card(r: SdResult): HTMLElement {
   const rgba = new Uint8ClampedArray(r.width * r.height * 4);
   for (let i = 0; i < r.width * r.height; i++) rgba.set([r.rgb[3 * i], r.rgb[3 * i + 1], r.rgb[3 * i + 2], 255], 4 * i);
-  $('image').replaceChildren(rgbaCanvas(r.width, r.height, rgba));
-  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-  downloadUrl = URL.createObjectURL(new Blob([r.png as BlobPart], { type: 'image/png' }));
-  const a = $('download') as HTMLAnchorElement;
-  Object.assign(a, { href: downloadUrl, download: r.fileName, hidden: false });
-  $('parameters').textContent = r.parameters;
-  $('summary').textContent = `${r.method}: ${r.steps} steps${r.lambda !== undefined ? `, λ = ${r.lambda}` : ''}, ${r.evaluations} model evaluations (expected ${r.expectedEvaluations}), ${r.seconds.toFixed(1)} s` +
+  const url = URL.createObjectURL(new Blob([r.png as BlobPart], { type: 'image/png' }));
+  downloadUrls.push(url);
+  const summary = `${r.steps} steps${r.lambda !== undefined ? `, λ = ${r.lambda}` : ''}, ${r.evaluations} model evaluations (expected ${r.expectedEvaluations}), ${r.seconds.toFixed(1)} s` +
     (r.warnings.length ? ` · ${r.warnings.join(' · ')}` : '');
-  (globalThis as { w2sdSdResult?: SdResult }).w2sdSdResult = r;
+  return el('div', { className: 'sd-card' }, [
+    el('h3', { textContent: r.label }),
+    rgbaCanvas(r.width, r.height, rgba),
+    el('div', { className: 'buttons' }, [el('a', { className: 'button download', href: url, download: r.fileName, textContent: 'Download PNG' })]),
+    el('pre', { className: 'legend parameters', textContent: r.parameters }),
+    el('div', { className: 'legend', textContent: summary }),
+  ]);
+}
+
+function show(results: readonly SdResult[]): void {
+  for (const u of downloadUrls) URL.revokeObjectURL(u);
+  downloadUrls = [];
+  $('images').replaceChildren(...results.map(card));
+  (globalThis as { w2sdSdResults?: readonly SdResult[] }).w2sdSdResults = results;
 }
 
 async function listServed(): Promise<string[]> {
@@ -174,6 +184,7 @@ async function main(): Promise<void> {
   fillSelect(select('sampler'), SAMPLERS, 'ddim');
   fillSelect(select('inversion'), INVERSIONS, 'ddim');
   fillSelect(select('provider'), ['wasm', 'webgpu'], rt.provider);
+  fillSelect(select('compare'), [NONE, ...COMPARISONS], 'cfg');
   $('model-info').textContent = served.length ? `${served.length} folder(s) from w2sd serve --models.` : 'No served folders (start w2sd serve --models DIR to list some); pick one instead.';
   $('runtime').textContent = `onnxruntime-web: ${env.webgpu ? 'WebGPU available' : 'no WebGPU adapter, so WebAssembly'}; ${rt.threads} WebAssembly thread(s). ` +
     'WebAssembly holds at most 4 GiB: an fp32 SD 1.5 UNet (3.4 GB) does not fit; use an fp16 export, or WebGPU.';
@@ -188,7 +199,8 @@ async function main(): Promise<void> {
       const provider = select('provider').value as WebProvider;
       checkProvider(provider, env);
       const main = folderSource('source', 'folder', 'main model')!;
-      request = { main, weak: folderSource('weak-source', 'weak-folder', 'weak model'), settings: settings(), provider, threads: rt.threads };
+      const compare = select('compare').value;
+      request = { main, weak: folderSource('weak-source', 'weak-folder', 'weak model'), settings: settings(), compare: compare === NONE ? undefined : (compare as SdComparison), provider, threads: rt.threads };
     } catch (e) {
       $('error').textContent = (e as Error).message;
       return;
@@ -201,7 +213,7 @@ async function main(): Promise<void> {
     }
     show(r);
     $('results').dataset.state = 'done';
-    $('status').textContent = `done in ${r.seconds.toFixed(1)} s`;
+    $('status').textContent = `done in ${r.reduce((t, x) => t + x.seconds, 0).toFixed(1)} s`;
   });
   $('results').dataset.ready = 'true';
 }

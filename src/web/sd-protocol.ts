@@ -15,11 +15,24 @@ export interface SdRequest {
   /** The weak leg's folder (a weights pair); absent: every leg runs on the main folder. */
   readonly weak?: SdFolderSource;
   readonly settings: SdSettings;
+  /** A second image from the same seed and folders for comparison (COMPARISONS), or none. */
+  readonly compare?: SdComparison;
   readonly provider: WebProvider;
   readonly threads: number;
 }
 
+/** What the page can set beside the chosen method: a baseline method, or the method at equal compute. */
+export const COMPARISONS = ['cfg', 'autoguidance', 'self-reflection', 'equal compute'] as const;
+export type SdComparison = (typeof COMPARISONS)[number];
+
+/** The settings of the comparison image: everything as chosen but the method (or equal compute). */
+export function comparisonSettings(s: SdSettings, c: SdComparison): SdSettings {
+  return c === 'equal compute' ? { ...s, equalCompute: true, lambda: undefined } : { ...s, method: c, equalCompute: undefined };
+}
+
 export interface SdResult {
+  /** What this image is: the chosen method, or the comparison. */
+  readonly label: string;
   /** The PNG as the CLI writes it: the image with its `parameters` and `w2sd` text chunks. */
   readonly png: Uint8Array;
   readonly fileName: string;
@@ -42,5 +55,5 @@ export type SdToWorker = { readonly type: 'run'; readonly request: SdRequest } |
 
 export type SdFromWorker =
   | { readonly type: 'progress'; readonly id: number; readonly step: number; readonly steps: number; readonly evaluations: number; readonly expected: number; readonly label: string }
-  | { readonly type: 'done'; readonly id: number; readonly result: SdResult }
+  | { readonly type: 'done'; readonly id: number; readonly results: readonly SdResult[] }
   | { readonly type: 'error'; readonly id: number; readonly message: string; readonly cancelled: boolean };

@@ -2,11 +2,12 @@ import { encode as encodePngRgb } from 'fast-png';
 import type { ModelHost } from '../models/host.js';
 import { withTextChunks } from '../pipelines/png-text.js';
 import { render, warningsCollector } from '../pipelines/render.js';
-import { resolveRequest } from '../pipelines/request.js';
+import type { GenerateOptions } from '../pipelines/options.js';
+import { resolveRequest, type Request } from '../pipelines/request.js';
 import { fetchBytes, fetchJson } from './ort-web.js';
 import { webgpuShaderF16, webModelHost } from './sd-host.js';
 import { SnapshotFiles, type FolderEntry } from './sd-files.js';
-import type { SdFolderSource, SdFromWorker, SdRequest, SdResult, SdToWorker } from './sd-protocol.js';
+import { comparisonSettings, type SdFolderSource, type SdFromWorker, type SdRequest, type SdResult, type SdToWorker } from './sd-protocol.js';
 
 /*
  * The Stable Diffusion page's worker: mounts the chosen folders, runs the CLI's own pipeline (render) on them
@@ -62,24 +63,33 @@ function hostFor(q: SdRequest): Promise<ModelHost> {
   return h;
 }
 
-async function run(q: SdRequest, signal: AbortSignal): Promise<SdResult> {
+/** Both requests are resolved (checked) before either image starts. */
+async function run(q: SdRequest, signal: AbortSignal): Promise<SdResult[]> {
+  const folders = { model: mountPoint(q.main), weakModel: q.weak ? mountPoint(q.weak) : undefined, batch: 1 };
+  const jobs = [{ label: q.settings.method ?? 'cfg', settings: q.settings }, ...(q.compare ? [{ label: q.compare, settings: comparisonSettings(q.settings, q.compare) }] : [])];
+  const reqs = jobs.map((j) => resolveRequest({ ...j.settings, ...folders }));
+  const out: SdResult[] = [];
+  for (const [k, job] of jobs.entries()) out.push(await runOne(q, job.label, { ...job.settings, ...folders }, reqs[k], signal));
+  return out;
+}
+
+async function runOne(q: SdRequest, label: string, settings: GenerateOptions, req: Request, signal: AbortSignal): Promise<SdResult> {
   const { warnings, warn } = warningsCollector({});
-  const settings = { ...q.settings, model: mountPoint(q.main), weakModel: q.weak ? mountPoint(q.weak) : undefined, batch: 1 };
-  const req = resolveRequest(settings);
   const post = (m: Omit<Extract<SdFromWorker, { type: 'progress' }>, 'type' | 'id'>) => scope.postMessage({ type: 'progress', id: q.id, ...m });
-  post({ step: 0, steps: req.steps, evaluations: 0, expected: 0, label: 'loading the models' });
+  post({ step: 0, steps: req.steps, evaluations: 0, expected: 0, label: `${label}: loading the models` });
   const host = await hostFor(q);
   let last = { step: 0, steps: req.steps, expected: 0 };
   let calls = 0;
-  onRun = () => post({ ...last, evaluations: ++calls, label: `step ${last.step + 1} of ${last.steps}` });
+  onRun = () => post({ ...last, evaluations: ++calls, label: `${label}: step ${last.step + 1} of ${last.steps}` });
   const t0 = performance.now();
   const r = await render(req, { ...settings, signal, onProgress: (p) => (last = { step: p.step, steps: p.steps, expected: p.expectedEvaluations }) }, host, warn);
   onRun = undefined;
   const img = r.images[0];
   const png = withTextChunks(encodePngRgb({ width: img.width, height: img.height, data: img.rgb, channels: 3, depth: 8 }), r.texts[0]);
   return {
+    label,
     png,
-    fileName: `w2sd-${r.method}-seed${r.seed}.png`,
+    fileName: `w2sd-${label.replace(/ /g, '-')}-seed${r.seed}.png`,
     width: img.width,
     height: img.height,
     rgb: img.rgb,
@@ -106,8 +116,8 @@ scope.onmessage = async (e) => {
   const controller = new AbortController();
   current = { id: m.request.id, controller };
   try {
-    const result = await run(m.request, controller.signal);
-    scope.postMessage({ type: 'done', id: m.request.id, result }, [result.png.buffer as ArrayBuffer, result.latents.buffer as ArrayBuffer]);
+    const results = await run(m.request, controller.signal);
+    scope.postMessage({ type: 'done', id: m.request.id, results }, results.flatMap((r) => [r.png.buffer as ArrayBuffer, r.latents.buffer as ArrayBuffer]));
   } catch (err) {
     const cancelled = controller.signal.aborted;
     scope.postMessage({ type: 'error', id: m.request.id, cancelled, message: cancelled ? 'cancelled' : err instanceof Error ? err.message : String(err) });
