@@ -20,9 +20,17 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'w2sd-web-sd-'));
   served = join(root, 'served');
   // the helper links the real tiny components; the server serves nothing that leaves its folder, so copy them
-  // tiny-sd-fp16: a UNet with float16 inputs and outputs (timestep too), as fp16 exports have
-  for (const [name, unet] of [['tiny-sd', { seed: 1 }], ['tiny-sd-weak', { seed: 5 }], ['tiny-sd-fp16', { seed: 1, io: 'float16', timestep: 'float16' }]] as const) {
-    writeTinySdFolder(join(root, 'built', name), { family: 'sd1', unet });
+  // tiny-sd-fp16: a UNet with float16 inputs and outputs (timestep too), as fp16 exports have; tiny-sd-external:
+  // its UNet weights in model.onnx_data beside the graph, as large exports keep them; tiny-sdxl: two encoders
+  const folders = [
+    ['tiny-sd', 'sd1', { seed: 1 }],
+    ['tiny-sd-weak', 'sd1', { seed: 5 }],
+    ['tiny-sd-fp16', 'sd1', { seed: 1, io: 'float16', timestep: 'float16' }],
+    ['tiny-sd-external', 'sd1', { seed: 3, external: 'model.onnx_data' }],
+    ['tiny-sdxl', 'sdxl', { seed: 4 }],
+  ] as const;
+  for (const [name, family, unet] of folders) {
+    writeTinySdFolder(join(root, 'built', name), { family, unet });
     cpSync(join(root, 'built', name), join(served, name), { recursive: true, dereference: true });
   }
   // a UNet too large for WebAssembly's memory: a sparse file, so its size costs no disk
@@ -140,6 +148,19 @@ test('SD page, an fp16 export (float16 UNet inputs and outputs) on WebAssembly: 
   await page.close();
   const diff = await compareWithNode(got, { model: join(served, 'tiny-sd-fp16'), prompt: o.prompt, steps: o.steps, seed: o.seed, method: 's2wd', pair: 'guidance' }, FP16_TOLERANCE);
   console.log(`wasm fp16 UNet vs onnxruntime-node: latents within ${diff.latents.toExponential(2)}, pixels within ${diff.levels} level(s)`);
+});
+
+test('SD page, an SDXL folder and a UNet with external weights (model.onnx_data): the images generate writes', async () => {
+  const { page, errors } = await web.open('sd.html');
+  for (const [folder, method] of [['tiny-sdxl', 'w2sd'], ['tiny-sd-external', 'cfg']] as const) {
+    const o = { steps: 3, seed: 9, method, pair: 'guidance', prompt: 'a bowl of soup' };
+    await fillForm(page, o);
+    await page.selectOption('#source', folder);
+    const [got] = await generateOnPage(page);
+    await compareWithNode(got, { model: join(served, folder), prompt: o.prompt, steps: o.steps, seed: o.seed, method, pair: 'guidance' });
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 test('SD page, picked folders: the weights pair (main picked, weak served) equals generate --weak-model', async () => {
