@@ -131,6 +131,12 @@ test('SD page, served folder: W2SD with the guidance pair and CFG beside it give
   const [got, baseline] = await generateOnPage(page);
   assert.deepEqual([got.label, baseline.label], ['w2sd', 'cfg']);
   await page.screenshot({ path: screenshotPath('sd'), fullPage: true });
+  // the Download link saves exactly the PNG the page made, under a name that says what it is
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.sd-card >> nth=0 >> a.download')]);
+  assert.equal(download.suggestedFilename(), 'w2sd-w2sd-seed7.png');
+  const saved = join(root, 'downloaded.png');
+  await download.saveAs(saved);
+  assert.deepEqual(readFileSync(saved), Buffer.from(Object.values(got.png)));
   assert.deepEqual(errors, []);
   await page.close();
   const common = { model: join(served, 'tiny-sd'), prompt: o.prompt, steps: o.steps, seed: o.seed, pair: 'guidance' } as const;
