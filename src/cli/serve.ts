@@ -46,14 +46,15 @@ export async function serve(o: ServeOptions): Promise<{ url: string; close(): Pr
 export function registerServe(program: Command): Command {
   const command = program
     .command('serve')
-    .description('Serve the web app (exact lab, small models) with cross-origin isolation; run npm run build first')
+    .description('Serve the web app (exact lab, small models, Stable Diffusion) with cross-origin isolation; run npm run build first')
     .option('--port <n>', 'port (0 = any free port)', '8080')
     .option('--host <h>', 'interface to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
-    .option('--models <dir>', 'folder of Stable Diffusion (optimum ONNX) model folders, exposed read-only at /sd-models/')
+    .option('--models <dir>', 'folder of Stable Diffusion (optimum ONNX) model folders, listed on the SD page and exposed read-only at /sd-models/')
     .action(async (raw: RawOptions & RawApiOptions) => {
       const o = parseServeOptions(raw);
       const server = await serve({ ...o, plugins: [apiPlugin(parseApiOptions(raw, o.sdModelsDir))] });
       process.stdout.write(`w2sd web app at ${server.url} (Ctrl-C stops it)\n`);
+      if (o.sdModelsDir) process.stdout.write(`Stable Diffusion page: ${server.url}sd.html (folders of ${o.sdModelsDir})\n`);
     });
   return addApiOptions(command);
 }
