@@ -23,6 +23,8 @@ await build({
   target: 'es2022',
   minify: true,
   sourcemap: true,
+  // each onnxruntime-web build (src/web/ort-web.ts) becomes a chunk loaded only by the provider that needs it
+  splitting: true,
   // onnxruntime-web then loads its .wasm and .mjs from env.wasm.wasmPaths (our /ort/) instead of inlining them
   conditions: ['onnxruntime-web-use-extern-wasm'],
   logLevel: 'warning',
@@ -30,6 +32,8 @@ await build({
 
 for (const f of readdirSync(src)) if (/\.(html|css|svg)$/.test(f)) copyFileSync(join(src, f), join(out, f));
 
-// The JSEP build runs both the WebAssembly and the WebGPU execution providers.
+// The plain build runs the WebAssembly execution provider, the JSEP build WebGPU (src/web/ort-web.ts says why).
 const ort = join(root, 'node_modules', 'onnxruntime-web', 'dist');
-for (const f of ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']) copyFileSync(join(ort, f), join(out, 'ort', f));
+for (const build of ['ort-wasm-simd-threaded', 'ort-wasm-simd-threaded.jsep']) {
+  for (const ext of ['mjs', 'wasm']) copyFileSync(join(ort, `${build}.${ext}`), join(out, 'ort', `${build}.${ext}`));
+}

@@ -1,22 +1,42 @@
-import * as ort from 'onnxruntime-web';
+import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { findSpec, floatOutput, prepareRun, specsOf, type FloatOutput, type HostTensor, type IoSpec, type ModelSession, type SessionStats } from '../models/onnx/feeds.js';
 
 import type { WebProvider, WebRuntime } from './env.js';
 
 export type { WebProvider, WebRuntime } from './env.js';
 
-let configured = false;
+type Ort = typeof import('onnxruntime-web');
+
+/*
+ * Which onnxruntime-web build runs a provider. WebAssembly gets the plain SIMD-threaded build: the JSEP build
+ * (WebGPU + WebAssembly) is asyncify-instrumented, and its wasm provider measured 2–4× slower per MNIST call at
+ * batches 1 and 4 (no faster at 32; docs/BENCH.md, Web). WebGPU needs JSEP. Each build is a chunk of its own,
+ * loaded on first use.
+ */
+const BUILDS: Record<WebProvider, () => Promise<Ort>> = {
+  wasm: () => import('onnxruntime-web/wasm'),
+  webgpu: () => import('onnxruntime-web'),
+};
+const loaded = new Map<WebProvider, Promise<Ort>>();
 
 /**
- * Points onnxruntime-web at the wasm files `npm run build` copied to /ort/ (never a CDN) and sets the thread
- * count once, before the first session (ORT reads both when it first initialises).
+ * The onnxruntime-web build for a provider, pointed at the wasm files `npm run build` copied to /ort/ (never a
+ * CDN), with the thread count set before its first session (each build reads both when it first initialises,
+ * so the first runtime asking for a build sets its threads).
  */
-export function configureOrt(threads: number): void {
-  if (configured) return;
-  ort.env.wasm.wasmPaths = new URL('ort/', new URL('/', self.location.href)).href;
-  ort.env.wasm.numThreads = threads;
-  ort.env.logLevel = 'error';
-  configured = true;
+function ortFor(rt: WebRuntime): Promise<Ort> {
+  let p = loaded.get(rt.provider);
+  if (!p) {
+    p = BUILDS[rt.provider]().then((ort) => {
+      ort.env.wasm.wasmPaths = new URL('ort/', new URL('/', self.location.href)).href;
+      ort.env.wasm.numThreads = rt.threads;
+      ort.env.logLevel = 'error';
+      return ort;
+    });
+    loaded.set(rt.provider, p);
+    p.catch(() => loaded.delete(rt.provider));
+  }
+  return p;
 }
 
 /** An onnxruntime-web session behind the same interface as the Node one (src/models/onnx/feeds.ts). */
@@ -28,21 +48,22 @@ export class WebSession implements ModelSession {
   private constructor(
     readonly path: string,
     readonly provider: WebProvider,
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: InferenceSession,
     readonly inputs: readonly IoSpec[],
     readonly outputs: readonly IoSpec[],
   ) {}
 
   /** `externalData`: weights stored beside the graph (optimum's model.onnx_data), by the name the graph gives. */
   static async create(path: string, bytes: Uint8Array, rt: WebRuntime, externalData?: readonly { path: string; data: Uint8Array }[]): Promise<WebSession> {
-    configureOrt(rt.threads);
-    let session: ort.InferenceSession;
+    const ort = await ortFor(rt);
+    let session: InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, { executionProviders: [rt.provider], graphOptimizationLevel: 'all', logSeverityLevel: 3, ...(externalData?.length ? { externalData: [...externalData] } : {}) });
     } catch (e) {
       throw new Error(`cannot load ONNX model ${path} with onnxruntime-web (${rt.provider}): ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new WebSession(path, rt.provider, session, specsOf(session.inputMetadata, session.inputNames, path), specsOf(session.outputMetadata, session.outputNames, path));
+    return new WebSession(path, rt.provider, ort, session, specsOf(session.inputMetadata, session.inputNames, path), specsOf(session.outputMetadata, session.outputNames, path));
   }
 
   input(name: string): IoSpec {
@@ -68,8 +89,8 @@ export class WebSession implements ModelSession {
 
   private async runNow(feeds: Readonly<Record<string, HostTensor>>, outputNames?: readonly string[]): Promise<Record<string, FloatOutput>> {
     const { parts, wanted } = prepareRun(this, feeds, outputNames);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(parts)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(parts)) ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
     const t0 = performance.now();
     const result = await this.session.run(ortFeeds, wanted);
     this.stats.ms += performance.now() - t0;
