@@ -1,35 +1,49 @@
 import { gzipSync } from 'node:zlib';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { build } from 'esbuild';
-import { COMPARE_PAIRS, medianCallMs, type CompareOptions } from '../src/lab/mnist/compare.js';
+import { COMPARE_PAIRS, type CompareOptions } from '../src/lab/mnist/compare.js';
 import { ModelShelf, projectRoot } from '../src/lab/mnist/models.js';
 import { defaultWebRoot } from '../src/server/app.js';
+import { steadyCallMs } from '../src/web/steady.js';
 import { startWebSession } from '../test/helpers/browser.js';
 
 /*
  * The web app's cost: (1) one call of the strong MNIST model in Chromium (onnxruntime-web, threaded
- * WebAssembly, navigator.hardwareConcurrency threads) against the same call in onnxruntime-node (default
- * threads = all cores) on this machine and batch, interleaved node / browser / node so load drifts show;
- * (2) the size of the core as a minified browser bundle, and of the built pages.
+ * WebAssembly) against the same call in onnxruntime-node, on this machine, per batch and per thread count
+ * (the same intra-op threads on both sides: 1, and navigator.hardwareConcurrency), interleaved node / browser /
+ * node so load drifts show; (2) the size of the core as a minified browser bundle, and of the built pages.
+ * Both sides time steady calls (src/web/worker-mnist.ts: V8 optimises hot WebAssembly only after some calls).
  */
 
-const BATCHES = [4, 32];
+const BATCHES = [1, 4, 32, 128];
 
-async function nodeCallMs(batch: number): Promise<number> {
-  return medianCallMs(await new ModelShelf().model(COMPARE_PAIRS.quality.strong), batch);
+interface CallRow {
+  batch: number;
+  threads: number;
+  nodeBefore: number;
+  browser: number;
+  nodeAfter: number;
+  ratio: number;
 }
 
-async function browserCallMs(batches: readonly number[]): Promise<{ batch: number; ms: number; threads: number }[]> {
+async function nodeCallMs(threads: number, batches: readonly number[]): Promise<number[]> {
+  const model = await new ModelShelf(undefined, { threads }).model(COMPARE_PAIRS.quality.strong);
+  const out: number[] = [];
+  for (const b of batches) out.push(await steadyCallMs(model, b));
+  return out;
+}
+
+async function browserCallMs(threads: number, batches: readonly number[]): Promise<number[]> {
   const web = await startWebSession();
   try {
     const { page } = await web.open('mnist.html');
     await page.waitForFunction(() => document.getElementById('runtime')!.textContent !== '');
-    const out: { batch: number; ms: number; threads: number }[] = [];
+    const out: number[] = [];
     for (const batch of batches) {
       const options: CompareOptions = { count: batch, batch, seed: 0, steps: 2, inversion: 'ddim', w: 2 };
-      const r = (await page.evaluate(async (o) => {
-        const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+      const r = (await page.evaluate(async ({ o, threads }) => {
         const w = new Worker('./worker-mnist.js', { type: 'module' });
         const res = await new Promise<{ callMs: number; threads: number }>((resolve, reject) => {
           w.onmessage = (e) => {
@@ -40,13 +54,24 @@ async function browserCallMs(batches: readonly number[]): Promise<{ batch: numbe
         });
         w.terminate();
         return res;
-      }, options)) as { callMs: number; threads: number };
-      out.push({ batch, ms: r.callMs, threads: r.threads });
+      }, { o: options, threads })) as { callMs: number; threads: number };
+      out.push(r.callMs);
     }
     return out;
   } finally {
     await web.close();
   }
+}
+
+async function callRows(): Promise<CallRow[]> {
+  const rows: CallRow[] = [];
+  for (const threads of [1, cpus().length]) {
+    const before = await nodeCallMs(threads, BATCHES);
+    const browser = await browserCallMs(threads, BATCHES);
+    const after = await nodeCallMs(threads, BATCHES);
+    BATCHES.forEach((batch, i) => rows.push({ batch, threads, nodeBefore: before[i], browser: browser[i], nodeAfter: after[i], ratio: (2 * browser[i]) / (before[i] + after[i]) }));
+  }
+  return rows;
 }
 
 async function coreBundleBytes(): Promise<{ minified: number; gzip: number }> {
@@ -66,24 +91,16 @@ function webFiles(): { file: string; bytes: number; gzip: number }[] {
 }
 
 export async function benchWeb(): Promise<unknown> {
-  const before: number[] = [];
-  for (const b of BATCHES) before.push(await nodeCallMs(b));
-  const browser = await browserCallMs(BATCHES);
-  const after: number[] = [];
-  for (const b of BATCHES) after.push(await nodeCallMs(b));
+  const load = loadavg();
+  const rows = await callRows();
   const core = await coreBundleBytes();
   const files = webFiles();
-  console.log('\n## Web: one MNIST model call, Chromium (onnxruntime-web, threaded WASM) vs onnxruntime-node (ms, median of 9)\n');
-  console.log('| batch | node before | browser | node after | browser / node | browser threads |');
+  console.log(`\n## Web: one MNIST model call, Chromium (onnxruntime-web, WebAssembly) vs onnxruntime-node (ms, median of 9 steady calls; load average ${load.map((l) => l.toFixed(2)).join(', ')} at the start)\n`);
+  console.log('| batch | threads (both) | node before | browser | node after | browser / node |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  const rows = BATCHES.map((b, i) => {
-    const node = (before[i] + after[i]) / 2;
-    const br = browser[i];
-    console.log(`| ${b} | ${before[i].toFixed(1)} | ${br.ms.toFixed(1)} | ${after[i].toFixed(1)} | ${(br.ms / node).toFixed(2)}× | ${br.threads} |`);
-    return { batch: b, nodeBefore: before[i], browser: br.ms, nodeAfter: after[i], ratio: br.ms / node, threads: br.threads };
-  });
+  for (const r of rows) console.log(`| ${r.batch} | ${r.threads} | ${r.nodeBefore.toFixed(1)} | ${r.browser.toFixed(1)} | ${r.nodeAfter.toFixed(1)} | ${r.ratio.toFixed(2)}× |`);
   console.log(`\n## Web: bundle sizes\n\ncore (src/core/index.ts, esbuild minified, browser ESM): ${core.minified} bytes, ${core.gzip} gzip\n`);
   console.log('| file (dist/web) | bytes | gzip |\n| --- | --- | --- |');
   for (const f of files) console.log(`| ${f.file} | ${f.bytes} | ${f.gzip} |`);
-  return { calls: rows, core, files };
+  return { load, calls: rows, core, files };
 }

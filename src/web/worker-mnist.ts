@@ -7,6 +7,7 @@ import { MODEL_NAMES } from '../lab/mnist/model-names.js';
 import { runRow } from '../lab/mnist/run.js';
 import type { MnistRequest, MnistResult, MnistRow } from './mnist-protocol.js';
 import { fetchBytes, fetchJson, WebSession, type WebRuntime } from './ort-web.js';
+import { steadyCallMs } from './steady.js';
 import { serveJobs } from './ui.js';
 
 const MODELS = '/models';
@@ -33,7 +34,7 @@ serveJobs<MnistRequest, MnistResult>(async (q, progress) => {
   const rt: WebRuntime = { provider: q.provider, threads: q.threads };
   if (q.timeOnly) {
     const { model } = await loadModel(pair.strong, rt);
-    return { result: { title: pair.title, provider: q.provider, threads: q.threads, rows: [], callMs: await medianCallMs(model, q.options.batch) } };
+    return { result: { title: pair.title, provider: q.provider, threads: q.threads, rows: [], callMs: await steadyCallMs(model, q.options.batch) } };
   }
   progress(0, 1, `loading ${pair.strong}, ${pair.weak} and the classifier (${q.provider}, ${q.threads} threads)`);
   const [strong, weak, classifier] = await Promise.all([loadModel(pair.strong, rt), loadModel(pair.weak, rt), loadClassifier(rt)]);
