@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the tables behind docs/RESULTS.md's "Mixture of experts and video" sections into docs/moe-video/:
 # the exact labs (toy --preset all) and the two trained pairs (lab moe, lab video). Sample counts are what
-# this project's shared 2-core machine (8 engineers) runs in 15–25 minutes in all; raise --samples for tighter numbers.
+# this 2-core machine runs in about 7 minutes when quiet (15–25 under heavy load); raise --samples for tighter numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build >/dev/null
