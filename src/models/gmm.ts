@@ -22,6 +22,14 @@ interface Noised {
   readonly mean: Float64Array;
 }
 
+/** What one evaluate pass fills, per row. */
+interface Want {
+  readonly logp?: Float64Array;
+  readonly denoised?: Float32Array | Float64Array;
+  readonly score?: Float32Array | Float64Array;
+  readonly resp?: Float64Array;
+}
+
 /** Enough for any schedule plus its inversions; beyond it the oldest σ is recomputed on demand. */
 const CACHE_LIMIT = 512;
 
@@ -114,45 +122,29 @@ export class GaussianMixture {
   private evaluate(
     x: Float32Array | Float64Array,
     sigma: number,
-    want: { logp?: Float64Array; denoised?: Float32Array | Float64Array; score?: Float32Array | Float64Array; resp?: Float64Array },
+    want: Want,
   ): void {
     const n = this.noised(sigma);
     const d = this.dim;
-    const dd = d * d;
     const rows = this.rows(x, 'GaussianMixture');
+    if (d === 2) return this.evaluate2d(x, n, rows, want);
+    const dd = d * d;
     const logit = new Float64Array(n.k);
     const delta = new Float64Array(n.k * d);
     const acc = new Float64Array(d);
     for (let b = 0; b < rows; b++) {
       const xo = b * d;
       let max = -Infinity;
-      if (d === 2) {
-        // the 2-D toys and user mixtures of many thin components: the same arithmetic, unrolled
-        const x0 = x[xo];
-        const x1 = x[xo + 1];
-        const P = n.precision;
-        for (let j = 0; j < n.k; j++) {
-          const dx = x0 - n.mean[2 * j];
-          const dy = x1 - n.mean[2 * j + 1];
-          delta[2 * j] = dx;
-          delta[2 * j + 1] = dy;
-          const q = dx * (P[4 * j] * dx + P[4 * j + 1] * dy) + dy * (P[4 * j + 2] * dx + P[4 * j + 3] * dy);
-          const l = n.logNorm[j] - 0.5 * q;
-          logit[j] = l;
-          if (l > max) max = l;
+      for (let j = 0; j < n.k; j++) {
+        let q = 0;
+        for (let i = 0; i < d; i++) delta[j * d + i] = x[xo + i] - n.mean[j * d + i];
+        for (let i = 0; i < d; i++) {
+          let s = 0;
+          for (let m = 0; m < d; m++) s += n.precision[j * dd + i * d + m] * delta[j * d + m];
+          q += delta[j * d + i] * s;
         }
-      } else {
-        for (let j = 0; j < n.k; j++) {
-          let q = 0;
-          for (let i = 0; i < d; i++) delta[j * d + i] = x[xo + i] - n.mean[j * d + i];
-          for (let i = 0; i < d; i++) {
-            let s = 0;
-            for (let m = 0; m < d; m++) s += n.precision[j * dd + i * d + m] * delta[j * d + m];
-            q += delta[j * d + i] * s;
-          }
-          logit[j] = n.logNorm[j] - 0.5 * q;
-          if (logit[j] > max) max = logit[j];
-        }
+        logit[j] = n.logNorm[j] - 0.5 * q;
+        if (logit[j] > max) max = logit[j];
       }
       let z = 0;
       for (let j = 0; j < n.k; j++) {
@@ -192,6 +184,69 @@ export class GaussianMixture {
           }
         }
         for (let i = 0; i < d; i++) want.score[xo + i] = acc[i];
+      }
+    }
+  }
+
+  /**
+   * evaluate for 2-D mixtures (the toys, and user mixtures of many thin components), unrolled with every
+   * operation in the general loop's order, so the results are the same bits; x − μ_k is recomputed where a
+   * component counts instead of being stored for all k (about 1.4× faster on a 1,000-component mixture).
+   */
+  private evaluate2d(x: Float32Array | Float64Array, n: Noised, rows: number, want: Want): void {
+    const { k, mean: M, precision: P, gain: G, logNorm: L } = n;
+    const logit = new Float64Array(k);
+    for (let b = 0; b < rows; b++) {
+      const x0 = x[2 * b];
+      const x1 = x[2 * b + 1];
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) {
+        const dx = x0 - M[2 * j];
+        const dy = x1 - M[2 * j + 1];
+        const l = L[j] - 0.5 * (dx * (P[4 * j] * dx + P[4 * j + 1] * dy) + dy * (P[4 * j + 2] * dx + P[4 * j + 3] * dy));
+        logit[j] = l;
+        if (l > max) max = l;
+      }
+      let z = 0;
+      for (let j = 0; j < k; j++) {
+        // as in evaluate: below e^-50 a term is under float64's resolution of z ≥ 1
+        const e = logit[j] - max;
+        const v = e < -50 ? 0 : Math.exp(e);
+        logit[j] = v;
+        z += v;
+      }
+      if (want.logp) want.logp[b] = max + Math.log(z);
+      if (want.resp) {
+        want.resp.fill(0, b * this.size, (b + 1) * this.size);
+        for (let j = 0; j < k; j++) want.resp[b * this.size + n.index[j]] = logit[j] / z;
+      }
+      if (want.denoised) {
+        let d0 = 0;
+        let d1 = 0;
+        for (let j = 0; j < k; j++) {
+          const r = logit[j] / z;
+          if (r === 0) continue;
+          const dx = x0 - M[2 * j];
+          const dy = x1 - M[2 * j + 1];
+          d0 += r * (M[2 * j] + G[4 * j] * dx + G[4 * j + 1] * dy);
+          d1 += r * (M[2 * j + 1] + G[4 * j + 2] * dx + G[4 * j + 3] * dy);
+        }
+        want.denoised[2 * b] = d0;
+        want.denoised[2 * b + 1] = d1;
+      }
+      if (want.score) {
+        let s0 = 0;
+        let s1 = 0;
+        for (let j = 0; j < k; j++) {
+          const r = logit[j] / z;
+          if (r === 0) continue;
+          const dx = x0 - M[2 * j];
+          const dy = x1 - M[2 * j + 1];
+          s0 -= r * (P[4 * j] * dx + P[4 * j + 1] * dy);
+          s1 -= r * (P[4 * j + 2] * dx + P[4 * j + 3] * dy);
+        }
+        want.score[2 * b] = s0;
+        want.score[2 * b + 1] = s1;
       }
     }
   }
