@@ -1,4 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import { eventLoopYielder } from '../models/event-loop.js';
 import { findSpec, floatOutput, prepareRun, specsOf, type FloatOutput, type HostTensor, type IoSpec, type ModelSession, type SessionStats } from '../models/onnx/feeds.js';
 
 import type { WebProvider, WebRuntime } from './env.js';
@@ -87,7 +88,15 @@ export class WebSession implements ModelSession {
     return next;
   }
 
+  /**
+   * onnxruntime-web may settle a run without the worker's event loop turning, so a whole generation would be one
+   * chain of microtasks and a cancel message would wait for its end: runs give the loop a turn at least every
+   * 50 ms (as Node's sessions do for signals).
+   */
+  private static yieldToMessages = eventLoopYielder(50);
+
   private async runNow(feeds: Readonly<Record<string, HostTensor>>, outputNames?: readonly string[]): Promise<Record<string, FloatOutput>> {
+    await WebSession.yieldToMessages();
     const { parts, wanted } = prepareRun(this, feeds, outputNames);
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(parts)) ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);

@@ -1,4 +1,3 @@
-import { eventLoopYielder } from '../models/event-loop.js';
 import type { ModelHost } from '../models/host.js';
 import type { ModelSession } from '../models/onnx/feeds.js';
 import { WebSession, type WebRuntime } from './ort-web.js';
@@ -49,7 +48,7 @@ export function webModelHost(files: SnapshotFiles, rt: WebRuntime, o: WebHostOpt
       throw new Error(`${path}: an fp16 model (float16 inputs or outputs), but this WebGPU adapter lacks the shader-f16 feature onnxruntime-web needs for float16 kernels; use WebAssembly, or an fp32 export`);
     }
     session.onRun = o.onRun;
-    return yielding(session);
+    return session;
   };
   return {
     files,
@@ -64,28 +63,6 @@ export function webModelHost(files: SnapshotFiles, rt: WebRuntime, o: WebHostOpt
     },
     readInitializer(path) {
       throw new Error(`${path}: clip skip reads weights from the ONNX file, which the page does not do; use the CLI for --clip-skip`);
-    },
-  };
-}
-
-/**
- * onnxruntime-web may settle a run without the worker's event loop turning, so a whole generation would be
- * one chain of microtasks and a cancel message would wait for its end: every session gives the loop a turn
- * at least every 50 ms.
- */
-const yieldToMessages = eventLoopYielder(50);
-
-function yielding(s: ModelSession): ModelSession {
-  return {
-    path: s.path,
-    inputs: s.inputs,
-    outputs: s.outputs,
-    stats: s.stats,
-    input: (name) => s.input(name),
-    output: (name) => s.output(name),
-    run: async (feeds, names) => {
-      await yieldToMessages();
-      return s.run(feeds, names);
     },
   };
 }
