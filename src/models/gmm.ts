@@ -146,19 +146,7 @@ export class GaussianMixture {
         logit[j] = n.logNorm[j] - 0.5 * q;
         if (logit[j] > max) max = logit[j];
       }
-      let z = 0;
-      for (let j = 0; j < n.k; j++) {
-        // below e^-50 a term is under float64's resolution of z ≥ 1 even summed over 10^5 components
-        const e = logit[j] - max;
-        logit[j] = e < -50 ? 0 : Math.exp(e);
-        z += logit[j];
-      }
-      // logit now holds unnormalised responsibilities; log-sum-exp keeps far-out points finite.
-      if (want.logp) want.logp[b] = max + Math.log(z);
-      if (want.resp) {
-        want.resp.fill(0, b * this.size, (b + 1) * this.size);
-        for (let j = 0; j < n.k; j++) want.resp[b * this.size + n.index[j]] = logit[j] / z;
-      }
+      const z = this.normalise(logit, n, max, b, want);
       if (want.denoised) {
         acc.fill(0);
         for (let j = 0; j < n.k; j++) {
@@ -207,19 +195,7 @@ export class GaussianMixture {
         logit[j] = l;
         if (l > max) max = l;
       }
-      let z = 0;
-      for (let j = 0; j < k; j++) {
-        // as in evaluate: below e^-50 a term is under float64's resolution of z ≥ 1
-        const e = logit[j] - max;
-        const v = e < -50 ? 0 : Math.exp(e);
-        logit[j] = v;
-        z += v;
-      }
-      if (want.logp) want.logp[b] = max + Math.log(z);
-      if (want.resp) {
-        want.resp.fill(0, b * this.size, (b + 1) * this.size);
-        for (let j = 0; j < k; j++) want.resp[b * this.size + n.index[j]] = logit[j] / z;
-      }
+      const z = this.normalise(logit, n, max, b, want);
       if (want.denoised) {
         let d0 = 0;
         let d1 = 0;
@@ -249,6 +225,28 @@ export class GaussianMixture {
         want.score[2 * b + 1] = s1;
       }
     }
+  }
+
+  /**
+   * Row b's log-weights → unnormalised responsibilities exp(l − max) in place; returns their sum z and fills
+   * log p and the responsibilities when wanted. Below e^-50 a term is under float64's resolution of z ≥ 1 even
+   * summed over 10^5 components, so it is 0 (which the denoiser and score loops skip).
+   */
+  private normalise(logit: Float64Array, n: Noised, max: number, b: number, want: Want): number {
+    let z = 0;
+    for (let j = 0; j < n.k; j++) {
+      const e = logit[j] - max;
+      const v = e < -50 ? 0 : Math.exp(e);
+      logit[j] = v;
+      z += v;
+    }
+    // log-sum-exp keeps far-out points finite
+    if (want.logp) want.logp[b] = max + Math.log(z);
+    if (want.resp) {
+      want.resp.fill(0, b * this.size, (b + 1) * this.size);
+      for (let j = 0; j < n.k; j++) want.resp[b * this.size + n.index[j]] = logit[j] / z;
+    }
+    return z;
   }
 
   /** log p_σ(x) per row. */
