@@ -7,6 +7,7 @@ import { PNG } from 'pngjs';
 import { batchGaussian, ddimTimesteps, parseSchedulerConfig } from '../src/core/index.js';
 import { openSession, releaseAllSessions } from '../src/models/onnx/session.js';
 import { loadClipTokenizer } from '../src/models/tokenizer/load.js';
+import { pngText } from '../src/eval/scorers/image.js';
 import { generate, type GenerateOptions } from '../src/pipelines/txt2img.js';
 import {
   FIXTURES,
@@ -145,7 +146,7 @@ test('txt2img: VAE decode with the folder scaling factor, PNG with parameters in
   assert.equal(png.height, 16);
   // exact: the same VAE output through diffusers' float32 conversion
   assert.deepEqual(rgbOf(png.data), diffusersPixels(img.data, 16, 16));
-  const text = pngText(readFileSync(r.files[1]));
+  const text = pngText(readFileSync(r.files[1]), r.files[1]);
   assert.match(text.parameters, /^a photo of a cat\nNegative prompt: blurry\nSteps: 2, Sampler: ddim, CFG scale: 5\.5, Seed: 7, Batch item: 1, Size: 16x16/);
   const meta = JSON.parse(text.w2sd) as Record<string, unknown>;
   assert.equal(meta.method, 'cfg');
@@ -153,34 +154,12 @@ test('txt2img: VAE decode with the folder scaling factor, PNG with parameters in
   assert.equal(meta.batchItem, 1);
 });
 
-/** PNG text chunks, parsed here from the chunk layout (length, type, data, CRC). */
-function pngText(buf: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let off = 8;
-  while (off < buf.length) {
-    const len = buf.readUInt32BE(off);
-    const type = buf.toString('latin1', off + 4, off + 8);
-    const data = buf.subarray(off + 8, off + 8 + len);
-    if (type === 'tEXt') {
-      const z = data.indexOf(0);
-      out[data.toString('latin1', 0, z)] = data.toString('latin1', z + 1);
-    } else if (type === 'iTXt') {
-      const z = data.indexOf(0);
-      let p = z + 3;
-      p = data.indexOf(0, p) + 1;
-      p = data.indexOf(0, p) + 1;
-      out[data.toString('latin1', 0, z)] = data.toString('utf8', p);
-    }
-    off += 12 + len;
-  }
-  return out;
-}
 
 test('txt2img: a non-Latin-1 prompt goes to iTXt and reads back as UTF-8', async () => {
   const f = folder({ family: 'sd1' });
   const out = join(tmp, 'utf8.png');
   await generate(base(f, { steps: 1, output: out, prompt: 'ein Kätzchen 猫', method: 'plain' }));
-  const text = pngText(readFileSync(out));
+  const text = pngText(readFileSync(out), out);
   assert.match(text.parameters, /^ein Kätzchen 猫\n/);
   assert.equal((JSON.parse(text.w2sd) as { legs: { main: { prompt: string } } }).legs.main.prompt, 'ein Kätzchen 猫');
 });

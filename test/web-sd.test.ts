@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { pngText } from '../src/eval/scorers/image.js';
 import { generate, type GenerateOptions } from '../src/pipelines/index.js';
 import { screenshotPath, startWebSession, type WebSession } from './helpers/browser.js';
 import { writeTinySdFolder } from './helpers/onnx-graphs.js';
@@ -54,23 +55,12 @@ interface PageSd {
   height: number;
 }
 
-/** PNG pixels and text chunks, decoded by pngjs (independently of either encoder). */
+/** PNG pixels (pngjs) and text chunks (the scorers' PNG reader), decoded independently of either writer. */
 function readPng(bytes: Uint8Array): { width: number; height: number; rgb: number[]; text: Record<string, string> } {
   const png = PNG.sync.read(Buffer.from(bytes));
   const rgb: number[] = [];
   for (let i = 0; i < png.width * png.height; i++) rgb.push(png.data[4 * i], png.data[4 * i + 1], png.data[4 * i + 2]);
-  const text: Record<string, string> = {};
-  for (let off = 8; off < bytes.length; ) {
-    const len = new DataView(bytes.buffer, bytes.byteOffset + off).getUint32(0);
-    const type = String.fromCharCode(...bytes.subarray(off + 4, off + 8));
-    if (type === 'tEXt') {
-      const data = Buffer.from(bytes.subarray(off + 8, off + 8 + len));
-      const z = data.indexOf(0);
-      text[data.subarray(0, z).toString('latin1')] = data.subarray(z + 1).toString('latin1');
-    }
-    off += 12 + len;
-  }
-  return { width: png.width, height: png.height, rgb, text };
+  return { width: png.width, height: png.height, rgb, text: pngText(Buffer.from(bytes), 'page PNG') };
 }
 
 async function fillForm(page: Page, o: { steps: number; seed: number; method: string; pair: string; prompt: string; compare?: string }): Promise<void> {
