@@ -6,6 +6,7 @@ import { INVERSIONS, SAMPLERS, type InversionKind, type SamplerName } from '../c
 import { PROVIDERS, parseProvider } from '../models/onnx/providers.js';
 import { METHODS, generate, type GenerateOptions, type GenerateProgress, type GenerateResult, type MethodName } from '../pipelines/txt2img.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
+import { GENERATE_RANGES } from '../pipelines/ranges.js';
 import { resultSummary } from '../pipelines/summary.js';
 
 import { withOutputSet } from '../pipelines/atomic.js';
@@ -54,19 +55,7 @@ interface RawOptions {
   loraWeakScale?: string;
 }
 
-/** Documented ranges of `w2sd generate` (docs/RELIABILITY.md); sizes must also be multiples of 8 × the VAE factor. */
-export const GENERATE_RANGES = {
-  size: { min: 8, max: 8192 },
-  steps: { min: 1, max: 1000 },
-  seed: { min: 0, max: Number.MAX_SAFE_INTEGER },
-  batch: { min: 1, max: 64 },
-  guidance: { min: -50, max: 50 },
-  eta: { min: 0, max: 1 },
-  threads: { min: 1, max: 256 },
-  guidanceRescale: { min: 0, max: 1 },
-  clipSkip: { min: 0, max: 64 },
-  loraScale: { min: -100, max: 100 },
-} as const;
+export { GENERATE_RANGES };
 
 const opt = <T>(v: string | undefined, parse: (s: string) => T): T | undefined => (v === undefined ? undefined : parse(v));
 

@@ -1,6 +1,7 @@
 import { INVERSIONS, SAMPLERS } from '../core/index.js';
 import { METHODS, type MethodName } from '../pipelines/options.js';
 import { PAIR_PRESETS, type PairPreset } from '../pipelines/presets.js';
+import { GENERATE_RANGES as R } from '../pipelines/ranges.js';
 import { defaultRuntime, showEnv, type BrowserEnv, type WebProvider } from './env.js';
 import { COMPARISONS, type SdComparison, type SdFolderSource, type SdFromWorker, type SdRequest, type SdResult, type SdSettings } from './sd-protocol.js';
 import { $, el, fillSelect, input, numberField, rgbaCanvas, select } from './ui.js';
@@ -28,7 +29,7 @@ function folderSource(sourceId: string, pickerId: string, what: string): SdFolde
 }
 
 function settings(): SdSettings {
-  const steps = numberField('steps', 'T (steps)', { integer: true, min: 1, max: 1000 })!;
+  const steps = numberField('steps', 'T (steps)', { integer: true, ...R.steps })!;
   const text = (id: string) => (input(id).value.trim() === '' ? undefined : input(id).value);
   const pair = select('pair').value;
   return {
@@ -39,10 +40,10 @@ function settings(): SdSettings {
     weakPrompt: pair === 'prompt' ? input('weak-prompt').value : undefined,
     steps,
     lambda: numberField('lambda', 'λ', { integer: true, min: 0, max: Math.max(0, steps - 1), optional: true }),
-    seed: numberField('seed', 'seed', { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER })!,
-    guidance: numberField('guidance', 'CFG scale', { min: -100, max: 100 })!,
-    width: numberField('width', 'width', { integer: true, min: 8, max: 4096, optional: true }),
-    height: numberField('height', 'height', { integer: true, min: 8, max: 4096, optional: true }),
+    seed: numberField('seed', 'seed', { integer: true, ...R.seed })!,
+    guidance: numberField('guidance', 'CFG scale', R.guidance)!,
+    width: numberField('width', 'width', { integer: true, ...R.size, optional: true }),
+    height: numberField('height', 'height', { integer: true, ...R.size, optional: true }),
     sampler: select('sampler').value as SdSettings['sampler'],
     inversion: select('inversion').value as SdSettings['inversion'],
     equalCompute: (input('equal-compute') as HTMLInputElement).checked || undefined,
